@@ -1,0 +1,3 @@
+"""ementor-bot: a help bot for job centres' digital workshops."""
+
+__version__ = "0.1.0"
