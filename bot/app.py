@@ -52,6 +52,5 @@ def build_app(settings: Settings, model: IntentModel) -> web.Application:
 def run(settings: Settings) -> None:
     model = prepare_model(settings)
     app = build_app(settings, model)
-    log.info("ementor-bot on http://%s:%d (NLU: %s)", settings.server.host, settings.server.port,
-             settings.nlu.backend)
+    log.info("ementor-bot on http://%s:%d (NLU: %s)", settings.server.host, settings.server.port, settings.nlu.backend)
     web.run_app(app, host=settings.server.host, port=settings.server.port, print=None)

@@ -101,9 +101,11 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     model = train_from_files(paths, settings.nlu.classifier)
     out = save_model(model, args.out or settings.nlu.model)
     meta = model.metadata
-    print(f"trained {len(model.labels)} intents on {meta['n_examples']} examples "
-          f"({meta['n_out_of_scope']} out of scope, {meta['n_features']} features) "
-          f"in {meta['train_seconds']:.1f} s -> {out}")
+    print(
+        f"trained {len(model.labels)} intents on {meta['n_examples']} examples "
+        f"({meta['n_out_of_scope']} out of scope, {meta['n_features']} features) "
+        f"in {meta['train_seconds']:.1f} s -> {out}"
+    )
     return 0
 
 
@@ -133,8 +135,11 @@ def cmd_cross_validate(args: argparse.Namespace, settings: Settings) -> int:
     cls = settings.nlu.classifier
     examples = load_training_data(args.nlu or [settings.nlu.data]).examples
     summary = cross_validate(
-        examples, args.folds, lambda part: train(part, feature_spec(cls), cls.c, cls.temperature),
-        thresholds(settings), args.out,
+        examples,
+        args.folds,
+        lambda part: train(part, feature_spec(cls), cls.c, cls.temperature),
+        thresholds(settings),
+        args.out,
     )
     print(f"{args.folds}-fold cross-validation")
     print("\n".join(summary.lines()))

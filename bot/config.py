@@ -84,6 +84,7 @@ class Settings:
     telegram_token: str | None = field(default=None, metadata={"secret": True})
 
 
+_KIND_NAMES: dict[Any, str] = {int: "a whole number", float: "a number", str: "a text", bool: "true or false"}
 _RANGES: dict[str, tuple[float, float]] = {
     "server.port": (1, 65535),
     "nlu.fallback.threshold": (0.0, 1.0),
@@ -139,7 +140,7 @@ def _build(cls: type[Any], raw: Mapping[str, Any], prefix: str, source: str) -> 
             raise ConfigError(f"{prefix}{key}: secrets come from the environment only ({SECRET_ENV[key]})")
     values: dict[str, Any] = {}
     hints = typing.get_type_hints(cls)
-    for name, f in known.items():
+    for name in known:
         if name not in raw:
             continue
         dotted = prefix + name
@@ -220,7 +221,7 @@ def _coerce(tp: Any, value: Any, dotted: str, source: str) -> Any:
         else:  # pragma: no cover - a new field type must be taught here
             raise TypeError(f"unsupported setting type {tp}")
     except (TypeError, ValueError):
-        raise ConfigError(bad.format(f"must be a {getattr(tp, '__name__', tp)}")) from None
+        raise ConfigError(bad.format(f"must be {_KIND_NAMES.get(tp, tp)}")) from None
     low, high = _RANGES.get(dotted, (float("-inf"), float("inf")))
     if not low <= number <= high:
         raise ConfigError(bad.format(f"must be between {low:g} and {high:g}"))

@@ -5,7 +5,6 @@ Adding a backend means adding a factory to `BACKENDS`; nothing else changes (no 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -67,10 +66,11 @@ class RasaBackend:
                 result: dict[str, Any] = await response.json()
                 if not isinstance(result.get("intent"), dict):
                     raise ValueError("answer has no intent")
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             if self.healthy:
-                log.warning("Rasa server %s unavailable (%s); parsing with the built-in model", self.url,
-                            exc.__class__.__name__)
+                log.warning(
+                    "Rasa server %s unavailable (%s); parsing with the built-in model", self.url, exc.__class__.__name__
+                )
                 self.healthy = False
             return await self.fallback.parse(text)
         if not self.healthy:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from bot.nlu.features import Featurizer, FeatureSpec
+from bot.nlu.features import FeatureSpec, Featurizer
 from bot.nlu.language import detect_language
 from bot.nlu.training_data import FALLBACK_INTENT, Example
 

@@ -71,9 +71,7 @@ def intent_report(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, An
     return report
 
 
-def evaluate(
-    predict: Callable[[str], Prediction], examples: Sequence[Example], out_dir: str | Path | None
-) -> Summary:
+def evaluate(predict: Callable[[str], Prediction], examples: Sequence[Example], out_dir: str | Path | None) -> Summary:
     predictions = [predict(e.text) for e in examples]
     gold = [gold_label(e) for e in examples]
     names = [p.intent for p in predictions]
@@ -123,8 +121,15 @@ def plot_confusion_matrix(gold: Sequence[str], predicted: Sequence[str], path: P
         for i in range(len(labels)):
             for j in range(len(labels)):
                 if matrix[i, j]:
-                    ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=6,
-                            color="white" if matrix[i, j] > matrix.max() / 2 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        str(matrix[i, j]),
+                        ha="center",
+                        va="center",
+                        fontsize=6,
+                        color="white" if matrix[i, j] > matrix.max() / 2 else "black",
+                    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -119,9 +119,7 @@ class Featurizer:
                 df.update(set(terms[kind]))
             vocabulary = sorted(t for t, n in df.items() if n >= min_df)
             n_docs = len(texts)
-            idf = np.asarray(
-                [math.log((1 + n_docs) / (1 + df[t])) + 1.0 for t in vocabulary], dtype=np.float32
-            )
+            idf = np.asarray([math.log((1 + n_docs) / (1 + df[t])) + 1.0 for t in vocabulary], dtype=np.float32)
             blocks.append(Block(kind, vocabulary, idf, offset))
             offset += len(vocabulary)
         return cls(spec, blocks)

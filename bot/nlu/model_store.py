@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from bot.nlu.classifier import IntentModel
-from bot.nlu.features import Block, Featurizer, FeatureSpec
+from bot.nlu.features import Block, FeatureSpec, Featurizer
 from bot.nlu.training_data import yaml_files
 
 FORMAT = "ementor-intent-model"

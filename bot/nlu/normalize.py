@@ -35,8 +35,9 @@ def normalize(text: str) -> str:
     # strip accents (é -> e) but keep æøå, which do not decompose
     decomposed = unicodedata.normalize("NFD", text)
     text = "".join(
-        " " if unicodedata.category(ch) in ("Zs", "Zl", "Zp") or ch in "\t\n\r"
-        else ch for ch in decomposed if unicodedata.category(ch) not in _DROP_CATEGORIES or ch in "\t\n\r"
+        " " if unicodedata.category(ch) in ("Zs", "Zl", "Zp") or ch in "\t\n\r" else ch
+        for ch in decomposed
+        if unicodedata.category(ch) not in _DROP_CATEGORIES or ch in "\t\n\r"
     )
     text = unicodedata.normalize("NFC", text)
     text = _REPEAT.sub(r"\1", text)

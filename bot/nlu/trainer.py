@@ -63,6 +63,9 @@ def ensure_model(model_path: str | Path, paths: Sequence[str | Path], settings: 
     save_model(model, model_path)
     log.info(
         "trained %d intents on %d examples in %.1f s -> %s",
-        len(model.labels), model.metadata["n_examples"], model.metadata["train_seconds"], model_path,
+        len(model.labels),
+        model.metadata["n_examples"],
+        model.metadata["train_seconds"],
+        model_path,
     )
     return True

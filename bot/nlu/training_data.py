@@ -115,15 +115,15 @@ def parse_document(text: str, source: str, language: str | None = None) -> Train
     where = _Where(source)
     top = where.mapping(root, "the file")
     if "version" not in top:
-        raise TrainingDataError(f"{source}:1: missing `version` (Rasa 3.x NLU files start with version: \"3.1\")")
-    for key, (key_node, value) in top.items():
+        raise TrainingDataError(f'{source}:1: missing `version` (Rasa 3.x NLU files start with version: "3.1")')
+    for key, (key_node, _) in top.items():
         if key in _RASA_NON_NLU_KEYS:
             continue
         if key not in _TOP_KEYS:
             raise TrainingDataError(f"{where.at(key_node)}: unknown key `{key}` (expected version, nlu)")
     version = where.scalar(top["version"][1], "version")
     if not re.fullmatch(r"[23]\.\d+", version):
-        raise TrainingDataError(f"{where.at(top['version'][1])}: unsupported version {version!r} (use \"3.1\")")
+        raise TrainingDataError(f'{where.at(top["version"][1])}: unsupported version {version!r} (use "3.1")')
     if "nlu" in top:
         blocks = top["nlu"][1]
         if not isinstance(blocks, SequenceNode):

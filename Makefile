@@ -1,0 +1,48 @@
+# Quick start: `make run` serves the bot on http://127.0.0.1:8080, `make test` runs every test.
+# Both create .venv on first use; only Python 3.11 and the package registry are needed.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+RASA_PYTHON ?= $(shell command -v python3.10 || echo $(HOME)/.pyenv/versions/3.10.13/bin/python)
+RASA_VENV := .venv-rasa
+RASA_DIR := var/rasa
+RASA_PORT ?= 5005
+
+.PHONY: run test lint bench rasa rasa-train clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/ementor run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy bot
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run_all
+
+# A real Rasa 3.6 server on the same training data (Python 3.10, ~3 minutes and 2.7 GB the first time).
+$(RASA_VENV)/bin/rasa:
+	$(RASA_PYTHON) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install --quiet 'rasa==3.6.21'
+
+rasa-train: $(STAMP) $(RASA_VENV)/bin/rasa
+	$(BIN)/ementor nlu export-rasa $(RASA_DIR)
+	cd $(RASA_DIR) && ../../$(RASA_VENV)/bin/rasa train nlu --fixed-model-name nlu
+
+rasa: rasa-train
+	cd $(RASA_DIR) && ../../$(RASA_VENV)/bin/rasa run --enable-api --port $(RASA_PORT) --model models/nlu.tar.gz
+
+clean:
+	rm -rf $(VENV) var/models results
