@@ -44,8 +44,8 @@ class FallbackSettings:
     """Like Rasa's FallbackClassifier: below `threshold`, or with the top two closer than
     `ambiguity_threshold`, the intent becomes `nlu_fallback` (the ranking is kept)."""
 
-    threshold: float = 0.3
-    ambiguity_threshold: float = 0.02
+    threshold: float = 0.7
+    ambiguity_threshold: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,8 @@ NO_MARGIN = -1.0  # an OvR SVM's target score for "not this class"
 
 @dataclass(frozen=True)
 class Thresholds:
-    threshold: float = 0.3
-    ambiguity_threshold: float = 0.02
+    threshold: float = 0.7
+    ambiguity_threshold: float = 0.0
 
 
 @dataclass(frozen=True)

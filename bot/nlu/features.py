@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
+from bot.nlu.lexicon import builtin_lexicon
 from bot.nlu.normalize import normalize, tokenize
 
 
@@ -26,6 +27,7 @@ class FeatureSpec:
     char_min: int = 2
     char_max: int = 5
     char_min_df: int = 2
+    lexicon: bool = True
 
 
 def word_grams(tokens: Sequence[str], n: int) -> list[str]:
@@ -79,8 +81,9 @@ class Featurizer:
 
     def analyze(self, text: str) -> dict[str, list[str]]:
         tokens = tokenize(normalize(text))
+        concepts = builtin_lexicon().concepts(tokens) if self.spec.lexicon else []
         return {
-            "word": word_grams(tokens, self.spec.word_ngrams),
+            "word": word_grams(tokens, self.spec.word_ngrams) + concepts,
             "char": char_grams(tokens, self.spec.char_min, self.spec.char_max),
         }
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.config import ClassifierSettings
 from bot.nlu.classifier import IntentModel, train
 from bot.nlu.features import FeatureSpec
+from bot.nlu.lexicon import builtin_lexicon
 from bot.nlu.model_store import ModelError, data_fingerprint, read_metadata, save_model
 from bot.nlu.training_data import load_training_data
 
@@ -23,12 +24,17 @@ def feature_spec(settings: ClassifierSettings) -> FeatureSpec:
     )
 
 
+def fingerprint_settings(settings: ClassifierSettings) -> dict[str, object]:
+    """What, besides the data, makes a model: its settings and the built-in lexicon."""
+    return {**asdict(settings), "lexicon": builtin_lexicon().fingerprint}
+
+
 def train_from_files(paths: Sequence[str | Path], settings: ClassifierSettings) -> IntentModel:
     data = load_training_data(paths)
     model = train(data.examples, feature_spec(settings), settings.c, settings.temperature)
     model.metadata.update(
         {
-            "data_hash": data_fingerprint(paths, asdict(settings)),
+            "data_hash": data_fingerprint(paths, fingerprint_settings(settings)),
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "data_paths": [str(p) for p in paths],
             "training_files": [str(p) for p in data.files],
@@ -43,7 +49,7 @@ def is_current(model_path: str | Path, paths: Sequence[str | Path], settings: Cl
         metadata = read_metadata(model_path)
     except ModelError:
         return False
-    return bool(metadata.get("data_hash") == data_fingerprint(paths, asdict(settings)))
+    return bool(metadata.get("data_hash") == data_fingerprint(paths, fingerprint_settings(settings)))
 
 
 def ensure_model(model_path: str | Path, paths: Sequence[str | Path], settings: ClassifierSettings) -> bool:
