@@ -44,7 +44,7 @@ class FallbackSettings:
     """Like Rasa's FallbackClassifier: below `threshold`, or with the top two closer than
     `ambiguity_threshold`, the intent becomes `nlu_fallback` (the ranking is kept)."""
 
-    threshold: float = 0.7
+    threshold: float = 0.8
     ambiguity_threshold: float = 0.0
 
 
@@ -53,6 +53,7 @@ class ClassifierSettings:
     word_ngrams: int = 2
     char_ngram_min: int = 2
     char_ngram_max: int = 5
+    embedding_weight: float = 1.0
     c: float = 1.0
     temperature: float = 3.0
 
@@ -94,6 +95,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "nlu.classifier.char_ngram_min": (1, 6),
     "nlu.classifier.char_ngram_max": (1, 8),
     "nlu.classifier.c": (1e-4, 1e4),
+    "nlu.classifier.embedding_weight": (0.0, 10.0),
     "nlu.classifier.temperature": (0.1, 100.0),
 }
 

@@ -30,7 +30,7 @@ NO_MARGIN = -1.0  # an OvR SVM's target score for "not this class"
 
 @dataclass(frozen=True)
 class Thresholds:
-    threshold: float = 0.7
+    threshold: float = 0.8
     ambiguity_threshold: float = 0.0
 
 
@@ -67,8 +67,12 @@ class IntentModel:
     def scores(self, text: str) -> tuple[NDArray[np.float32], float, bool]:
         """Per-intent margins over out-of-scope, and whether the text had any known feature."""
         cols, vals = self.featurizer.transform_one(text)
-        intent_scores = vals @ self.weights[cols] + self.bias
-        oos = float(vals @ self.oos_weights[cols]) + self.oos_bias if self.oos_weights is not None else NO_MARGIN
+        dense = self.featurizer.dense(text)
+        start = self.featurizer.sparse_size
+        intent_scores = vals @ self.weights[cols] + dense @ self.weights[start:] + self.bias
+        oos = NO_MARGIN
+        if self.oos_weights is not None:
+            oos = float(vals @ self.oos_weights[cols] + dense @ self.oos_weights[start:]) + self.oos_bias
         return intent_scores - oos, oos, len(cols) > 0
 
     def predict(self, text: str, thresholds: Thresholds = Thresholds()) -> Prediction:

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix
+from scipy.sparse import csr_matrix, hstack
+
+from bot.nlu.embeddings import builtin_vectors
 
 from bot.nlu.lexicon import builtin_lexicon
 from bot.nlu.normalize import normalize, tokenize
@@ -28,6 +30,7 @@ class FeatureSpec:
     char_max: int = 5
     char_min_df: int = 2
     lexicon: bool = True
+    embedding_weight: float = 1.0  # 0 turns the distilled word vectors off
 
 
 def word_grams(tokens: Sequence[str], n: int) -> list[str]:
@@ -76,8 +79,22 @@ class Featurizer:
         self.blocks = blocks
 
     @property
-    def size(self) -> int:
+    def sparse_size(self) -> int:
         return sum(len(b.terms) for b in self.blocks)
+
+    @property
+    def dense_size(self) -> int:
+        return builtin_vectors().dims if self.spec.embedding_weight > 0 else 0
+
+    @property
+    def size(self) -> int:
+        return self.sparse_size + self.dense_size
+
+    def dense(self, text: str) -> NDArray[np.float32]:
+        """The message's sentence vector, scaled by its weight (empty when turned off)."""
+        if self.spec.embedding_weight <= 0:
+            return np.zeros(0, dtype=np.float32)
+        return builtin_vectors().embed(text) * np.float32(self.spec.embedding_weight)
 
     def analyze(self, text: str) -> dict[str, list[str]]:
         tokens = tokenize(normalize(text))
@@ -98,6 +115,14 @@ class Featurizer:
         return np.asarray(cols, dtype=np.int32), np.asarray(vals, dtype=np.float32)
 
     def transform(self, texts: Sequence[str]) -> csr_matrix:
+        """Rows of [sparse TF-IDF | dense sentence vector], for training and batch evaluation."""
+        sparse = self._transform_sparse(texts)
+        if not self.dense_size:
+            return sparse
+        dense = np.stack([self.dense(t) for t in texts]) if texts else np.zeros((0, self.dense_size), np.float32)
+        return hstack([sparse, csr_matrix(dense)], format="csr")
+
+    def _transform_sparse(self, texts: Sequence[str]) -> csr_matrix:
         indptr = [0]
         cols: list[NDArray[np.int32]] = []
         vals: list[NDArray[np.float32]] = []
@@ -108,7 +133,7 @@ class Featurizer:
             indptr.append(indptr[-1] + len(c))
         data = np.concatenate(vals) if vals else np.zeros(0, np.float32)
         indices = np.concatenate(cols) if cols else np.zeros(0, np.int32)
-        return csr_matrix((data, indices, np.asarray(indptr)), shape=(len(texts), self.size))
+        return csr_matrix((data, indices, np.asarray(indptr)), shape=(len(texts), self.sparse_size))
 
     @classmethod
     def fit(cls, texts: Sequence[str], spec: FeatureSpec) -> Featurizer:

@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.config import ClassifierSettings
 from bot.nlu.classifier import IntentModel, train
 from bot.nlu.features import FeatureSpec
+from bot.nlu.embeddings import vectors_fingerprint
 from bot.nlu.lexicon import builtin_lexicon
 from bot.nlu.model_store import ModelError, data_fingerprint, read_metadata, save_model
 from bot.nlu.training_data import load_training_data
@@ -20,13 +21,16 @@ log = logging.getLogger(__name__)
 
 def feature_spec(settings: ClassifierSettings) -> FeatureSpec:
     return FeatureSpec(
-        word_ngrams=settings.word_ngrams, char_min=settings.char_ngram_min, char_max=settings.char_ngram_max
+        word_ngrams=settings.word_ngrams,
+        char_min=settings.char_ngram_min,
+        char_max=settings.char_ngram_max,
+        embedding_weight=settings.embedding_weight,
     )
 
 
 def fingerprint_settings(settings: ClassifierSettings) -> dict[str, object]:
-    """What, besides the data, makes a model: its settings and the built-in lexicon."""
-    return {**asdict(settings), "lexicon": builtin_lexicon().fingerprint}
+    """What, besides the data, makes a model: its settings, the built-in lexicon and word vectors."""
+    return {**asdict(settings), "lexicon": builtin_lexicon().fingerprint, "vectors": vectors_fingerprint()}
 
 
 def train_from_files(paths: Sequence[str | Path], settings: ClassifierSettings) -> IntentModel:
