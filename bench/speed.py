@@ -140,7 +140,8 @@ def main() -> None:
     print(f"server peak memory (VmHWM):   {figures['server_peak_mb']:.0f} MB")
     print(
         f"/model/parse, {CLIENTS} clients:      {figures['rps']:.0f} requests/s "
-        f"(p50 {figures['http_p50_ms']:.2f} ms, p99 {figures['http_p99_ms']:.2f} ms, {figures['requests']:.0f} requests)"
+        f"(p50 {figures['http_p50_ms']:.2f} ms, p99 {figures['http_p99_ms']:.2f} ms, "
+        f"{figures['requests']:.0f} requests)"
     )
 
 

@@ -18,7 +18,6 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix, hstack
 
 from bot.nlu.embeddings import builtin_vectors
-
 from bot.nlu.lexicon import builtin_lexicon
 from bot.nlu.normalize import normalize, tokenize
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from bot.config import ClassifierSettings
 from bot.nlu.classifier import IntentModel, train
-from bot.nlu.features import FeatureSpec
 from bot.nlu.embeddings import vectors_fingerprint
+from bot.nlu.features import FeatureSpec
 from bot.nlu.lexicon import builtin_lexicon
 from bot.nlu.model_store import ModelError, data_fingerprint, read_metadata, save_model
 from bot.nlu.training_data import load_training_data
