@@ -57,9 +57,9 @@ class WordVectors:
         ids = self.pieces(text)
         if not ids:
             return np.zeros(self.dims, dtype=np.float32)
-        vector = self.vectors[ids].mean(axis=0)
+        vector: NDArray[np.float32] = self.vectors[ids].mean(axis=0)
         norm = float(np.linalg.norm(vector))
-        return vector / norm if norm > 0 else vector
+        return vector / np.float32(norm) if norm > 0 else vector
 
 
 def _basic_tokens(text: str) -> list[str]:
