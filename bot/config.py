@@ -54,7 +54,7 @@ class ClassifierSettings:
     char_ngram_min: int = 2
     char_ngram_max: int = 5
     embedding_weight: float = 1.0
-    c: float = 1.0
+    c: float = 0.5
     temperature: float = 3.0
 
 
