@@ -69,6 +69,7 @@ def test_train_writes_the_active_model_with_metadata(project: Path, capsys: pyte
     meta = read_metadata(project / "models" / "m.npz")
     assert meta["intents"] == ["criminal_record", "rejseplanen"]
     assert len(meta["data_hash"]) == 16 and meta["trained_at"]
+    assert meta["metrics"]["train_accuracy"] == 1.0
 
 
 def test_train_accepts_several_files_and_an_output(project: Path) -> None:

@@ -111,6 +111,7 @@ def train(examples: Sequence[Example], spec: FeatureSpec, c: float, temperature:
     intercept = np.asarray(svm.intercept_, dtype=np.float32)
     if coef.shape[0] == 1:  # scikit-learn keeps one row for two classes: score(classes[1]) = row
         coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
+    train_accuracy = float(np.mean(svm.predict(matrix) == np.asarray(targets)))
     columns = [classes.index(label) for label in labels]
     oos_index = classes.index(FALLBACK_INTENT) if FALLBACK_INTENT in classes else None
     model = IntentModel(
@@ -129,6 +130,7 @@ def train(examples: Sequence[Example], spec: FeatureSpec, c: float, temperature:
             "n_out_of_scope": targets.count(FALLBACK_INTENT),
             "n_features": featurizer.size,
             "intents": labels,
+            "metrics": {"train_accuracy": round(train_accuracy, 4)},
         }
     )
     return model

@@ -13,8 +13,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from bot.yaml_nodes import NodeReader, YamlError, compose
 
 OUT_OF_SCOPE_LABELS = frozenset({"nlu_fallback", "out_of_scope"})
 FALLBACK_INTENT = "nlu_fallback"
@@ -26,7 +27,7 @@ _BLOCK_KINDS = ("intent", "synonym", "regex", "lookup")
 _ENTITY = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<name>[^)]+)\)|\{[^}]*\}|\[[^\]]*\])")
 
 
-class TrainingDataError(ValueError):
+class TrainingDataError(YamlError):
     """A training file is malformed; the message starts with ``file:line:``."""
 
 
@@ -101,18 +102,11 @@ def read_file(path: Path) -> TrainingData:
 
 
 def parse_document(text: str, source: str, language: str | None = None) -> TrainingData:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        raise TrainingDataError(f"{source}:{line}: YAML syntax error: {exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise TrainingDataError(f"{source}:1: YAML error: {exc}") from None
+    root = compose(text, source, TrainingDataError)
     data = TrainingData(files=[source])
     if root is None:
         return data
-    where = _Where(source)
+    where = NodeReader(source, TrainingDataError)
     top = where.mapping(root, "the file")
     if "version" not in top:
         raise TrainingDataError(f'{source}:1: missing `version` (Rasa 3.x NLU files start with version: "3.1")')
@@ -133,33 +127,7 @@ def parse_document(text: str, source: str, language: str | None = None) -> Train
     return data
 
 
-class _Where:
-    """Helpers that turn nodes into values or raise errors with ``file:line``."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def at(self, node: Node) -> str:
-        return f"{self.source}:{node.start_mark.line + 1}"
-
-    def mapping(self, node: Node, what: str) -> dict[str, tuple[Node, Node]]:
-        if not isinstance(node, MappingNode):
-            raise TrainingDataError(f"{self.at(node)}: {what} must be a mapping")
-        out: dict[str, tuple[Node, Node]] = {}
-        for key_node, value_node in node.value:
-            key = self.scalar(key_node, "a key")
-            if key in out:
-                raise TrainingDataError(f"{self.at(key_node)}: duplicate key `{key}`")
-            out[key] = (key_node, value_node)
-        return out
-
-    def scalar(self, node: Node, what: str) -> str:
-        if not isinstance(node, ScalarNode) or not str(node.value).strip():
-            raise TrainingDataError(f"{self.at(node)}: {what} must be a non-empty text")
-        return str(node.value).strip()
-
-
-def _read_block(block: Node, where: _Where, data: TrainingData, language: str | None) -> None:
+def _read_block(block: Node, where: NodeReader, data: TrainingData, language: str | None) -> None:
     fields = where.mapping(block, "an nlu block")
     kinds = [k for k in _BLOCK_KINDS if k in fields]
     if len(kinds) != 1:
@@ -195,14 +163,14 @@ def _read_block(block: Node, where: _Where, data: TrainingData, language: str | 
         data.lookups.setdefault(name, []).extend(text for text, _ in items)
 
 
-def _metadata_language(fields: dict[str, tuple[Node, Node]], where: _Where) -> str | None:
+def _metadata_language(fields: dict[str, tuple[Node, Node]], where: NodeReader) -> str | None:
     if "metadata" not in fields or not isinstance(fields["metadata"][1], MappingNode):
         return None
     meta = where.mapping(fields["metadata"][1], "metadata")
     return where.scalar(meta["language"][1], "language") if "language" in meta else None
 
 
-def _examples(node: Node, where: _Where) -> Iterator[tuple[str, int]]:
+def _examples(node: Node, where: NodeReader) -> Iterator[tuple[str, int]]:
     """Yield (text, line) from a ``|`` block of ``- text`` lines or a list of texts / ``text:`` items."""
     if isinstance(node, ScalarNode):
         first = node.start_mark.line + (1 if node.style in ("|", ">") else 0)
