@@ -1,3 +1,8 @@
-"""Intent and escalation handlers, one module per family of intents, registered explicitly here.
+"""Intent handlers that need more than a guided flow, one module per family, registered explicitly here."""
 
-Empty until the conversation engine lands (the guided-flows issue)."""
+from __future__ import annotations
+
+from bot.flows.engine import Handler
+from handlers import smalltalk
+
+HANDLERS: dict[str, Handler] = {**smalltalk.HANDLERS}
