@@ -1,19 +1,30 @@
-"""Composition root: reads settings, prepares the model, builds the aiohttp application, runs it."""
+"""Composition root: reads settings, prepares model, flows and database, builds the aiohttp app, runs it."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 
 from aiohttp import web
 
 from bot.api import model_parse
-from bot.config import Settings
+from bot.channels import rest
+from bot.config import ConfigError, Settings
+from bot.core.dispatcher import Dispatcher
+from bot.flows.engine import Engine
+from bot.flows.loader import load_flows
+from bot.flows.ui import load_ui
 from bot.nlu.backends import make_backend
+from bot.nlu.catalogue import catalogue
 from bot.nlu.classifier import IntentModel
 from bot.nlu.model_store import load_model
 from bot.nlu.trainer import ensure_model
+from bot.storage.db import make_engine
+from bot.storage.migrate import upgrade
+from bot.storage.store import Store
+from handlers import HANDLERS
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +35,28 @@ def prepare_model(settings: Settings) -> IntentModel:
     return load_model(settings.nlu.model)
 
 
+def build_engine(settings: Settings) -> Engine:
+    """Flows and UI texts, checked: every catalogue intent must have a flow."""
+    folder = Path(settings.conversation.flows)
+    flows = load_flows([folder])
+    missing = [intent for intent in catalogue() if intent not in flows]
+    if missing:
+        raise ConfigError(f"conversation.flows: no flow for {', '.join(missing)} in {folder}")
+    return Engine(flows, load_ui(folder / "ui" / "texts.yml"), HANDLERS)
+
+
 async def index(request: web.Request) -> web.Response:
     page = resources.files("bot.web").joinpath("index.html").read_text("utf-8")
     return web.Response(text=page, content_type="text/html", charset="utf-8")
 
 
-def build_app(settings: Settings, model: IntentModel) -> web.Application:
+def build_app(settings: Settings, model: IntentModel, store: Store | None = None) -> web.Application:
     app = web.Application(client_max_size=256 * 1024)
     backend = make_backend(settings, model)
+    store = store or Store(make_engine(settings.database.url))
+    dispatcher = Dispatcher(
+        build_engine(settings), backend, store, timedelta(minutes=settings.conversation.session_timeout_minutes)
+    )
     app[model_parse.BACKEND_KEY] = backend
     app[model_parse.MODEL_INFO_KEY] = {
         "model_file": str(Path(settings.nlu.model)),
@@ -41,16 +66,19 @@ def build_app(settings: Settings, model: IntentModel) -> web.Application:
     }
     app.router.add_get("/", index)
     model_parse.add_routes(app)
+    rest.add_routes(app, dispatcher)
 
-    async def close_backend(app: web.Application) -> None:
+    async def close(app: web.Application) -> None:
         await backend.close()
+        await store.close()
 
-    app.on_cleanup.append(close_backend)
+    app.on_cleanup.append(close)
     return app
 
 
 def run(settings: Settings) -> None:
     model = prepare_model(settings)
+    upgrade(settings.database.url)
     app = build_app(settings, model)
     log.info("ementor-bot on http://%s:%d (NLU: %s)", settings.server.host, settings.server.port, settings.nlu.backend)
     web.run_app(app, host=settings.server.host, port=settings.server.port, print=None)

@@ -70,6 +70,12 @@ class NluSettings:
 
 
 @dataclass(frozen=True)
+class ConversationSettings:
+    flows: str = "flows"
+    session_timeout_minutes: int = 30
+
+
+@dataclass(frozen=True)
 class TelegramSettings:
     base_url: str = "https://api.telegram.org/bot"
 
@@ -81,6 +87,7 @@ class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     nlu: NluSettings = field(default_factory=NluSettings)
+    conversation: ConversationSettings = field(default_factory=ConversationSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     telegram_token: str | None = field(default=None, metadata={"secret": True})
 
@@ -88,6 +95,7 @@ class Settings:
 _KIND_NAMES: dict[Any, str] = {int: "a whole number", float: "a number", str: "a text", bool: "true or false"}
 _RANGES: dict[str, tuple[float, float]] = {
     "server.port": (1, 65535),
+    "conversation.session_timeout_minutes": (1, 7 * 24 * 60),
     "nlu.fallback.threshold": (0.0, 1.0),
     "nlu.fallback.ambiguity_threshold": (0.0, 1.0),
     "nlu.rasa_timeout": (0.05, 60.0),

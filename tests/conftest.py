@@ -18,3 +18,58 @@ DEV_SET = ROOT / "nlu_eval" / "dev.yml"
 @pytest.fixture(scope="session")
 def project_model() -> IntentModel:
     return train_from_files([NLU_DATA], ClassifierSettings())
+
+
+# ---- storage: every storage test runs on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set ----
+import os  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import AsyncIterator  # noqa: E402
+
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+
+from bot.config import ConversationSettings, Settings  # noqa: E402
+from bot.storage.db import make_engine  # noqa: E402
+from bot.storage.migrate import upgrade_async  # noqa: E402
+from bot.storage.store import Store  # noqa: E402
+
+DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def app_settings() -> Settings:
+    return Settings(conversation=ConversationSettings(flows=str(ROOT / "flows")))
+
+
+@pytest.fixture
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[str, str | None]]:
+    """(url, schema) of a fresh, migrated database; PostgreSQL gets a schema of its own, dropped after."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        await upgrade_async(url)
+        yield url, None
+        return
+    url = os.environ["TEST_DATABASE_URL"]
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(url)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        await upgrade_async(url, schema)
+        yield url, schema
+    finally:
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+@pytest.fixture
+async def store(database: tuple[str, str | None]) -> AsyncIterator[Store]:
+    url, schema = database
+    store = Store(make_engine(url, schema))
+    yield store
+    await store.close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database" in metafunc.fixturenames:
+        metafunc.parametrize("database", DATABASES, indirect=True)

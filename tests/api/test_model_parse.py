@@ -8,13 +8,14 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app
-from bot.config import Settings
 from bot.nlu.classifier import IntentModel
+from bot.storage.store import Store
+from tests.conftest import app_settings
 
 
 @pytest.fixture
-async def client(project_model: IntentModel) -> AsyncIterator[TestClient[object, object]]:
-    async with TestClient(TestServer(build_app(Settings(), project_model))) as test_client:
+async def client(project_model: IntentModel, store: Store) -> AsyncIterator[TestClient[object, object]]:
+    async with TestClient(TestServer(build_app(app_settings(), project_model, store))) as test_client:
         yield test_client
 
 
