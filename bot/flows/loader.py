@@ -87,8 +87,8 @@ def _flow(intent: str, node: Node, reader: NodeReader) -> Flow:
     start_node = fields["start"][1]
     start = reader.scalar(start_node, "start")
     steps = {
-        reader.scalar(key, "a step name"): _step(reader.scalar(key, "a step name"), value, reader)
-        for key, value in reader.mapping(fields["steps"][1], "`steps`").values()
+        name: _step(name, key, value, reader)
+        for name, (key, value) in reader.mapping(fields["steps"][1], "`steps`").items()
     }
     if start not in steps:
         raise reader.fail(start_node, f"flow `{intent}` starts at unknown step `{start}`")
@@ -103,14 +103,14 @@ def _flow(intent: str, node: Node, reader: NodeReader) -> Flow:
     return Flow(intent, title, start, steps, reader.at(node))
 
 
-def _step(step_id: str, node: Node, reader: NodeReader) -> Step:
+def _step(step_id: str, key: Node, node: Node, reader: NodeReader) -> Step:
     fields = reader.mapping(node, f"step `{step_id}`")
     reader.only_keys(fields, {"text", "links", *_STEP_KINDS}, f"step `{step_id}`")
     if "text" not in fields:
-        raise reader.fail(node, f"step `{step_id}` has no `text`")
+        raise reader.fail(key, f"step `{step_id}` has no `text`")
     kinds = [k for k in _STEP_KINDS if k in fields]
     if len(kinds) != 1:
-        raise reader.fail(node, f"step `{step_id}` needs exactly one of {', '.join(_STEP_KINDS)}")
+        raise reader.fail(key, f"step `{step_id}` needs exactly one of {', '.join(_STEP_KINDS)}")
     kind = kinds[0]
     value = fields[kind][1]
     links = (
@@ -120,7 +120,7 @@ def _step(step_id: str, node: Node, reader: NodeReader) -> Step:
         "id": step_id,
         "text": _text(fields["text"][1], reader, "text"),
         "links": links,
-        "source": reader.at(node),
+        "source": reader.at(key),
     }
     if kind == "choices":
         items = reader.sequence(value, "choices")
