@@ -24,6 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         result: int = args.func(args, settings)
         return result
     except ConfigError as exc:
@@ -42,6 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="serve the bot (trains the model first when needed)")
     run.set_defaults(func=cmd_run)
+
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal")
+    chat.add_argument("--sender", help="conversation id (default: your user name)")
+    chat.set_defaults(func=cmd_chat)
+
+    db = commands.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db_upgrade = db.add_parser("upgrade", help="apply the database migrations")
+    db_upgrade.set_defaults(func=cmd_db_upgrade)
 
     nlu = commands.add_parser("nlu", help="train, test and try the intent model").add_subparsers(
         dest="nlu_command", required=True
@@ -91,6 +100,40 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run
 
     run(settings)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from bot.app import build_dispatcher
+    from bot.channels.terminal import chat
+    from bot.nlu.backends import make_backend
+    from bot.storage.db import make_engine
+    from bot.storage.migrate import upgrade
+    from bot.storage.store import Store
+
+    model = active_model(settings, None)
+    upgrade(settings.database.url)
+
+    async def session() -> None:
+        store = Store(make_engine(settings.database.url))
+        backend = make_backend(settings, model)
+        try:
+            await chat(build_dispatcher(settings, backend, store), sender=args.sender)
+        finally:
+            await backend.close()
+            await store.close()
+
+    asyncio.run(session())
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.storage.migrate import upgrade
+
+    upgrade(settings.database.url)
+    print(f"database at {settings.database.url} is up to date")
     return 0
 
 

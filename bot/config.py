@@ -81,6 +81,14 @@ class TelegramSettings:
 
 
 @dataclass(frozen=True)
+class SocketIOSettings:
+    """The socket.io channel (rasa-webchat). `cors_allowed_origins`: `*` lets a widget on any web page
+    connect; otherwise the origins of the pages that embed it, separated by commas."""
+
+    cors_allowed_origins: str = "*"
+
+
+@dataclass(frozen=True)
 class Settings:
     version: int = CONFIG_VERSION
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -89,6 +97,7 @@ class Settings:
     nlu: NluSettings = field(default_factory=NluSettings)
     conversation: ConversationSettings = field(default_factory=ConversationSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    socketio: SocketIOSettings = field(default_factory=SocketIOSettings)
     telegram_token: str | None = field(default=None, metadata={"secret": True})
 
 
@@ -129,10 +138,27 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
     settings = _apply_env(settings, env)
     if settings.version != CONFIG_VERSION:
         raise ConfigError(f"version: this bot reads config version {CONFIG_VERSION}, got {settings.version}")
+    settings = _resolve_paths(settings, chosen.resolve().parent if chosen.exists() else Path.cwd())
     cls = settings.nlu.classifier
     if cls.char_ngram_min > cls.char_ngram_max:
         raise ConfigError("nlu.classifier.char_ngram_min must not exceed nlu.classifier.char_ngram_max")
     return settings
+
+
+def _resolve_paths(settings: Settings, base: Path) -> Settings:
+    """Relative paths (and a relative SQLite file) are relative to the config file, not to the shell's cwd."""
+
+    def absolute(value: str) -> str:
+        return value if Path(value).is_absolute() else str(base / value)
+
+    nlu = dataclasses.replace(settings.nlu, data=absolute(settings.nlu.data), model=absolute(settings.nlu.model))
+    conversation = dataclasses.replace(settings.conversation, flows=absolute(settings.conversation.flows))
+    url = settings.database.url
+    prefix, sep, path = url.partition(":///")
+    if sep and prefix.startswith("sqlite") and path and path != ":memory:" and not path.startswith("/"):
+        url = f"{prefix}:///{absolute(path)}"
+    database = dataclasses.replace(settings.database, url=url)
+    return dataclasses.replace(settings, nlu=nlu, conversation=conversation, database=database)
 
 
 def env_name(dotted: str) -> str:

@@ -63,3 +63,10 @@ def test_cli_stops_with_one_line_naming_the_setting(
     assert main(["--config", str(ROOT / "config.yml"), "nlu", "parse", "hej"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["config error: server.port: must be between 1 and 65535 (got '-1' from EMENTOR_SERVER_PORT)"]
+
+
+def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\nnlu:\n  data: data\ndatabase:\n  url: sqlite+aiosqlite:///var/x.db\n")
+    settings = load_settings(path, environ={})
+    assert settings.nlu.data == str(tmp_path / "data")
+    assert settings.database.url == f"sqlite+aiosqlite:///{tmp_path / 'var' / 'x.db'}"
