@@ -32,6 +32,8 @@ def make_engine(url: str, schema: str | None = None) -> AsyncEngine:
             dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL: safe against crashes of the bot; only an OS crash may lose the last turns
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
@@ -43,4 +45,4 @@ def make_engine(url: str, schema: str | None = None) -> AsyncEngine:
     connect_args: dict[str, Any] = {}
     if schema:
         connect_args["server_settings"] = {"search_path": schema}
-    return create_async_engine(url, connect_args=connect_args, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(url, connect_args=connect_args, pool_size=10, max_overflow=10)

@@ -11,17 +11,17 @@ import asyncio
 import json
 import logging
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.db import is_sqlite
-from bot.storage.tables import conversations, inbound_seen, turns
+from bot.storage.tables import button_payloads, conversations, inbound_seen, turns
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -31,6 +31,11 @@ _NEVER = datetime.fromtimestamp(0, UTC)  # updated_at of a conversation row crea
 
 class StorageUnavailable(Exception):
     """The database did not answer after retries."""
+
+
+def _is_outage(exc: Exception) -> bool:
+    """A database that is away (not a mistake in a query)."""
+    return not isinstance(exc, DBAPIError) or isinstance(exc, OperationalError) or exc.connection_invalidated
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,10 @@ class Store:
     async def _turn_once(self, channel: str, sender: str, message_id: str | None, fn: TurnFunction[T]) -> T | None:
         now = datetime.now(UTC)
         async with self.engine.begin() as conn:
+            if not self._sqlite:
+                # a conversation turn may be lost in a database crash, never corrupted; waiting for the disk
+                # on every chat message would cap throughput at the disk's flush rate
+                await conn.execute(text("SET LOCAL synchronous_commit = off"))
             if message_id is not None and not await self._first_delivery(conn, channel, message_id, now):
                 return None
             stored, exists = await self._load(conn, channel, sender)
@@ -144,6 +153,36 @@ class Store:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [dict(r) for r in reversed(rows)]
+
+    async def save_button_payloads(self, payloads: Mapping[str, str]) -> None:
+        """Keep each payload under its short key; a key already kept stays as it is (keys derive from payloads)."""
+        if not payloads:
+            return
+        if self._sqlite:
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as upsert  # type: ignore[assignment]
+        now = datetime.now(UTC)
+        rows = [{"id": key, "payload": payload, "created_at": now} for key, payload in sorted(payloads.items())]
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(upsert(button_payloads).values(rows).on_conflict_do_nothing())
+        except (OperationalError, DBAPIError, OSError) as exc:
+            if _is_outage(exc):
+                raise StorageUnavailable(str(exc)) from exc
+            raise
+
+    async def button_payload(self, key: str) -> str | None:
+        """The payload kept under `key`, or None when no button ever had it."""
+        query = select(button_payloads.c.payload).where(button_payloads.c.id == key)
+        try:
+            async with self.engine.connect() as conn:
+                payload: str | None = (await conn.execute(query)).scalar()
+        except (OperationalError, DBAPIError, OSError) as exc:
+            if _is_outage(exc):
+                raise StorageUnavailable(str(exc)) from exc
+            raise
+        return payload
 
     async def close(self) -> None:
         await self.engine.dispose()

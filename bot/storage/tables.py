@@ -42,3 +42,14 @@ inbound_seen = Table(
     Column("message_id", String(128), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+# Button payloads too long for a channel's button data (Telegram's callback_data holds 64 bytes), kept under
+# a short key derived from the payload itself: the same payload always gets the same key, so rows are
+# written once and stay valid for every process and after restarts. Written by Store.save_button_payloads.
+button_payloads = Table(
+    "button_payloads",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("payload", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,186 @@
+"""Conversation throughput through the REST channel, with real server processes and a real database.
+
+    python -m bench.conversations [--seconds 15] [--senders 50] [--postgres URL]
+
+50 senders each run a scripted conversation (typed questions, button presses) against `ementor run`
+processes on 127.0.0.1. Prints turns/s and latency for: one process on SQLite, one process on PostgreSQL,
+two processes on the same PostgreSQL (requests alternate between them). Afterwards every conversation is
+checked in the database: each sender's logged turns must be exactly the turns it sent, in order.
+The load is bounded in time and count, and only targets this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench.common import ROOT
+from bench.speed import percentile
+
+SCRIPT = [
+    "hej",
+    "hvordan bestiller jeg en straffeattest",
+    "PRESS 0",
+    "PRESS 0",
+    "tak",
+    "jeg skal lave min ansøgning om til pdf",
+    "PRESS 2",
+    "det virker ikke",
+    "start forfra",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(database_url: str, model: Path, tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    config = tmp / f"config-{port}.yml"
+    config.write_text(
+        f"version: 1\nlog_level: WARNING\nserver:\n  port: {port}\ndatabase:\n  url: {database_url}\n"
+        f"nlu:\n  model: {model}\n  data: {ROOT / 'nlu_data'}\nconversation:\n  flows: {ROOT / 'flows'}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EMENTOR_")}
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"], cwd=ROOT, env=env)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, port
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+async def run_load(ports: list[int], senders: int, seconds: float) -> tuple[list[float], dict[str, int]]:
+    latencies: list[float] = []
+    sent: dict[str, int] = {}
+    deadline = time.perf_counter() + seconds
+    run_id = uuid.uuid4().hex[:6]
+
+    async def citizen(session: aiohttp.ClientSession, number: int) -> None:
+        sender = f"bench-{run_id}-{number}"
+        sent[sender] = 0
+        buttons: list[dict[str, str]] = []
+        turn = 0
+        while time.perf_counter() < deadline:
+            line = SCRIPT[turn % len(SCRIPT)]
+            message = line
+            if line.startswith("PRESS"):
+                index = int(line.split()[1])
+                message = buttons[index]["payload"] if len(buttons) > index else "hej"
+            port = ports[(number + turn) % len(ports)]
+            started = time.perf_counter()
+            async with session.post(
+                f"http://127.0.0.1:{port}/webhooks/rest/webhook", json={"sender": sender, "message": message}
+            ) as response:
+                body: list[dict[str, Any]] = await response.json()
+                if response.status != 200:
+                    raise RuntimeError(f"HTTP {response.status}: {body}")
+            latencies.append(time.perf_counter() - started)
+            sent[sender] += 1
+            buttons = body[-1].get("buttons", []) if body else []
+            turn += 1
+
+    connector = aiohttp.TCPConnector(limit=senders)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(citizen(session, i) for i in range(senders)))
+    return latencies, sent
+
+
+async def check_consistency(database_url: str, sent: dict[str, int]) -> int:
+    """Number of senders whose logged turns differ from what they sent (0 = consistent)."""
+    engine = create_async_engine(database_url)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT sender, count(*) FROM turns GROUP BY sender"))).all()
+    await engine.dispose()
+    logged = {sender: count for sender, count in rows}
+    return sum(1 for sender, count in sent.items() if logged.get(sender) != count)
+
+
+def scenario(name: str, database_url: str, processes: int, args: argparse.Namespace, model: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        servers = [start_server(database_url, model, Path(tmp)) for _ in range(processes)]
+        for proc, _ in servers:
+            stack.callback(lambda p=proc: (p.send_signal(signal.SIGINT), p.wait(timeout=15)))
+        latencies, sent = asyncio.run(run_load([port for _, port in servers], args.senders, args.seconds))
+        bad = asyncio.run(check_consistency(database_url, sent))
+    turns = len(latencies)
+    print(
+        f"{name:<34}{turns / args.seconds:>9.0f}{1000 * percentile(latencies, 0.5):>9.1f}"
+        f"{1000 * percentile(latencies, 0.99):>9.1f}{turns:>9}{bad:>12}",
+        flush=True,
+    )
+
+
+async def create_database(admin_url: str, name: str, drop: bool = False) -> None:
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"' if drop else f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--senders", type=int, default=50)
+    parser.add_argument(
+        "--postgres", default=os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    )
+    args = parser.parse_args()
+    model = ROOT / "var" / "models" / "intent_model.npz"
+    subprocess.run(
+        [sys.executable, "-m", "bot", "nlu", "train", "--out", str(model)], cwd=ROOT, check=True, capture_output=True
+    )
+    print(f"{args.senders} senders, {args.seconds:.0f} s per scenario")
+    print(f"{'scenario':<34}{'turns/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'turns':>9}{'inconsistent':>12}")
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite_url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        subprocess.run(
+            [sys.executable, "-m", "bot", "db", "upgrade"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            env={**os.environ, "EMENTOR_DATABASE_URL": sqlite_url},
+        )
+        scenario("1 process, SQLite", sqlite_url, 1, args, model)
+    name = f"ementor_bench_{uuid.uuid4().hex[:8]}"
+    pg_url = args.postgres.rsplit("/", 1)[0] + "/" + name
+    asyncio.run(create_database(args.postgres, name))
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "bot", "db", "upgrade"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            env={**os.environ, "EMENTOR_DATABASE_URL": pg_url},
+        )
+        scenario("1 process, PostgreSQL", pg_url, 1, args, model)
+        scenario("2 processes, same PostgreSQL", pg_url, 2, args, model)
+    finally:
+        asyncio.run(create_database(args.postgres, name, drop=True))
+    print(json.dumps({"note": "inconsistent = senders whose logged turns differ from the turns they sent"}))
+
+
+if __name__ == "__main__":
+    main()
