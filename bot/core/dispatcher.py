@@ -22,7 +22,7 @@ MAX_TEXT = 4000
 
 def clean_text(text: str) -> str:
     """Printable text only: control characters, lone surrogates and NULs removed; capped in length."""
-    text = text[: MAX_TEXT * 2].encode("utf-8", errors="replace").decode("utf-8")
+    text = text[: MAX_TEXT * 2].encode("utf-8", errors="ignore").decode("utf-8")
     kept = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" or ch == "\u200d" else " " for ch in text)
     return kept.strip()[:MAX_TEXT]
 
