@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from importlib import resources
 from pathlib import Path
 
 from aiohttp import web
 
 from bot.api import model_parse
-from bot.channels import rest
+from bot.channels import rest, socketio, telegram_webhook
 from bot.config import ConfigError, Settings
 from bot.core.dispatcher import Dispatcher
 from bot.flows.engine import Engine
 from bot.flows.loader import load_flows
 from bot.flows.ui import load_ui
-from bot.nlu.backends import make_backend
+from bot.nlu.backends import NluBackend, make_backend
 from bot.nlu.catalogue import catalogue
 from bot.nlu.classifier import IntentModel
 from bot.nlu.model_store import load_model
@@ -24,6 +23,7 @@ from bot.nlu.trainer import ensure_model
 from bot.storage.db import make_engine
 from bot.storage.migrate import upgrade
 from bot.storage.store import Store
+from bot.web import pages
 from handlers import HANDLERS
 
 log = logging.getLogger(__name__)
@@ -45,18 +45,16 @@ def build_engine(settings: Settings) -> Engine:
     return Engine(flows, load_ui(folder / "ui" / "texts.yml"), HANDLERS)
 
 
-async def index(request: web.Request) -> web.Response:
-    page = resources.files("bot.web").joinpath("index.html").read_text("utf-8")
-    return web.Response(text=page, content_type="text/html", charset="utf-8")
+def build_dispatcher(settings: Settings, backend: NluBackend, store: Store) -> Dispatcher:
+    timeout = timedelta(minutes=settings.conversation.session_timeout_minutes)
+    return Dispatcher(build_engine(settings), backend, store, timeout)
 
 
 def build_app(settings: Settings, model: IntentModel, store: Store | None = None) -> web.Application:
     app = web.Application(client_max_size=256 * 1024)
     backend = make_backend(settings, model)
     store = store or Store(make_engine(settings.database.url))
-    dispatcher = Dispatcher(
-        build_engine(settings), backend, store, timedelta(minutes=settings.conversation.session_timeout_minutes)
-    )
+    dispatcher = build_dispatcher(settings, backend, store)
     app[model_parse.BACKEND_KEY] = backend
     app[model_parse.MODEL_INFO_KEY] = {
         "model_file": str(Path(settings.nlu.model)),
@@ -64,9 +62,11 @@ def build_app(settings: Settings, model: IntentModel, store: Store | None = None
         "trained_at": model.metadata.get("trained_at"),
         "intents": len(model.labels),
     }
-    app.router.add_get("/", index)
+    pages.add_routes(app)  # the chat at / with its static files under /static/, the NLU try-out at /nlu
     model_parse.add_routes(app)
     rest.add_routes(app, dispatcher)
+    socketio.add_routes(app, dispatcher, settings.socketio.cors_allowed_origins)
+    telegram_webhook.mount(app, dispatcher, store, settings)  # only with EMENTOR_TELEGRAM_TOKEN set
 
     async def close(app: web.Application) -> None:
         await backend.close()

@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="serve the bot (trains the model first when needed)")
     run.set_defaults(func=cmd_run)
 
+    telegram = commands.add_parser("telegram", help="the Telegram channel: polling, or registering the webhook")
+    mode = telegram.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--polling", action="store_true", help="fetch updates with getUpdates (no public URL needed)")
+    mode.add_argument("--set-webhook", metavar="URL", help="have Telegram post to URL (…/webhooks/telegram/webhook)")
+    telegram.set_defaults(func=cmd_telegram)
+
     chat = commands.add_parser("chat", help="talk to the bot in this terminal")
     chat.add_argument("--sender", help="conversation id (default: your user name)")
     chat.set_defaults(func=cmd_chat)
@@ -100,6 +106,26 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run
 
     run(settings)
+    return 0
+
+
+def cmd_telegram(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from telegram.error import TelegramError
+
+    from bot.telegram_main import require_token, run_polling, set_webhook
+
+    require_token(settings)
+    try:
+        if args.set_webhook:
+            asyncio.run(set_webhook(settings, args.set_webhook))
+            print(f"Telegram now posts updates to {args.set_webhook}")
+        else:
+            run_polling(settings)
+    except TelegramError as exc:
+        print(f"telegram error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

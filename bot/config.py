@@ -21,7 +21,10 @@ import yaml
 
 ENV_PREFIX = "EMENTOR_"
 CONFIG_VERSION = 1
-SECRET_ENV = {"telegram_token": "EMENTOR_TELEGRAM_TOKEN"}
+SECRET_ENV = {
+    "telegram_token": "EMENTOR_TELEGRAM_TOKEN",
+    "telegram_webhook_secret": "EMENTOR_TELEGRAM_WEBHOOK_SECRET",
+}
 
 
 class ConfigError(Exception):
@@ -99,6 +102,7 @@ class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     socketio: SocketIOSettings = field(default_factory=SocketIOSettings)
     telegram_token: str | None = field(default=None, metadata={"secret": True})
+    telegram_webhook_secret: str | None = field(default=None, metadata={"secret": True})
 
 
 _KIND_NAMES: dict[Any, str] = {int: "a whole number", float: "a number", str: "a text", bool: "true or false"}

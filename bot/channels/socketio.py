@@ -1,0 +1,143 @@
+"""Socket.IO channel for the open-source rasa-webchat widget (botfront, 1.x), speaking Rasa's protocol.
+
+The widget connects to `/socket.io/`, sends `session_request` with the session id it remembers (or
+none), and shows nothing until `session_confirm` names the session. Its messages are `user_uttered`
+`{"message", "session_id", "customData"}`; the bot answers with `bot_uttered` events sent to a room named
+after the session, so every connection that confirmed the session gets them: a reconnect, a reloaded
+page, a second tab. The session id is the conversation's sender key, and whoever holds it can read the
+replies: new ids are random (uuid4 hex), never derived from anything a citizen typed.
+
+The widget drops, without a word, any `bot_uttered` that is not exactly `{"text"}` or
+`{"text", "quick_replies"}` (after taking off `metadata`), or an image attachment: `to_webchat` emits
+only those shapes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from bot.channels.rest import to_rasa
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import Inbound, Outbound
+from bot.storage.store import StorageUnavailable
+
+CHANNEL = "socketio"
+PATH = "socket.io"
+# One engine.io packet at most: a citizen's message is cut to 4,000 characters anyway; a bigger packet
+# ends that connection (the widget reconnects and confirms the same session).
+MAX_PACKET = 64 * 1024
+SESSION_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
+
+log = logging.getLogger(__name__)
+
+
+def allowed_origins(setting: str) -> str | list[str]:
+    """`*`, or the comma-separated origins of `socketio.cors_allowed_origins` as a list."""
+    origins = [origin.strip().rstrip("/") for origin in setting.split(",") if origin.strip()]
+    return "*" if "*" in origins else origins
+
+
+def session_id_from(data: Any) -> str | None:
+    """The session id a client sent, when it is one we can use as a room name and a sender key."""
+    value = data.get("session_id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and SESSION_ID.fullmatch(value) else None
+
+
+def to_webchat(messages: list[Outbound]) -> list[dict[str, Any]]:
+    """`bot_uttered` payloads in the only shapes rasa-webchat shows: text (links written into it, as the
+    REST channel does), text with quick replies, or an image. A file is sent as its link."""
+    out: list[dict[str, Any]] = []
+    for item in to_rasa("", messages):
+        if "image" in item:
+            out.append({"attachment": {"type": "image", "payload": {"src": item["image"]}}})
+        elif "attachment" in item:
+            out.append({"text": item["attachment"]})
+        elif item.get("buttons"):
+            replies = [{"content_type": "text", "title": b["title"], "payload": b["payload"]} for b in item["buttons"]]
+            out.append({"text": item["text"], "quick_replies": replies})
+        elif item["text"]:
+            out.append({"text": item["text"]})
+    return out
+
+
+class WebchatChannel:
+    """The socket.io server's event handlers. Events of one connection are handled one at a time, so
+    replies come back in the order the citizen wrote."""
+
+    def __init__(self, server: socketio.AsyncServer, dispatcher: Dispatcher) -> None:
+        self.server = server
+        self.dispatcher = dispatcher
+        self.sessions: dict[str, str] = {}
+        self.locks: dict[str, asyncio.Lock] = {}
+        server.on("connect", self.connect)
+        server.on("disconnect", self.disconnect)
+        server.on("session_request", self.session_request)
+        server.on("user_uttered", self.user_uttered)
+
+    async def connect(self, sid: str, environ: Any, auth: Any = None) -> None:
+        self.locks[sid] = asyncio.Lock()
+
+    async def disconnect(self, sid: str, *reason: Any) -> None:
+        self.sessions.pop(sid, None)
+        self.locks.pop(sid, None)
+
+    async def join(self, sid: str, session: str) -> None:
+        """Put this connection in the session's room, and only that one. Awaited: Rasa's channel loses
+        replies after a reconnect because it forgets to await `enter_room` (RasaHQ/rasa#13027)."""
+        previous = self.sessions.get(sid)
+        if previous == session:
+            return
+        if previous is not None:
+            await self.server.leave_room(sid, previous)
+        await self.server.enter_room(sid, session)
+        self.sessions[sid] = session
+
+    async def session_request(self, sid: str, data: Any = None) -> None:
+        async with self.locks.setdefault(sid, asyncio.Lock()):
+            session = session_id_from(data) or uuid.uuid4().hex
+            await self.join(sid, session)
+            await self.server.emit("session_confirm", session, to=sid)
+
+    async def user_uttered(self, sid: str, data: Any = None) -> None:
+        async with self.locks.setdefault(sid, asyncio.Lock()):
+            if not isinstance(data, dict):
+                log.info("socketio: user_uttered without an object from %s ignored", sid)
+                return
+            text = data.get("message")
+            if text is None or text == "":
+                # The widget sends its initPayload once the session is confirmed: null, or no key at
+                # all, when none is set. Nothing was said, so nothing is answered; a site that wants a
+                # greeting sets initPayload "/greet", which presses the greeting like a button.
+                return
+            if not isinstance(text, str):
+                log.info("socketio: user_uttered with a non-text message from %s ignored", sid)
+                return
+            session = session_id_from(data) or self.sessions.get(sid) or sid
+            await self.join(sid, session)
+            try:
+                replies = await self.dispatcher.handle(Inbound(CHANNEL, session, text))
+            except StorageUnavailable:
+                ui = self.dispatcher.engine.ui
+                replies = [Outbound(ui.text("unavailable", "da") + " / " + ui.text("unavailable", "en"))]
+            for reply in to_webchat(replies or []):
+                await self.server.emit("bot_uttered", reply, room=session)
+
+
+def add_routes(app: web.Application, dispatcher: Dispatcher, cors_allowed_origins: str) -> WebchatChannel:
+    """Serve the widget's socket.io endpoint (`/socket.io/`) on the bot's aiohttp app."""
+    server = socketio.AsyncServer(
+        async_mode="aiohttp",
+        cors_allowed_origins=allowed_origins(cors_allowed_origins),
+        max_http_buffer_size=MAX_PACKET,
+        logger=False,
+        engineio_logger=False,
+    )
+    server.attach(app, socketio_path=PATH)
+    return WebchatChannel(server, dispatcher)

@@ -1,0 +1,100 @@
+"""The Telegram channel: Bot API updates in, the dispatcher's replies out, through python-telegram-bot.
+
+Telegram is transport only. PTB parses updates and calls the Bot API; the conversation (its state, its
+order, dropping a repeated delivery) is the dispatcher's. Every message and every pressed button becomes
+one `Inbound("telegram", chat id, text, message_id=update id)`, so an update Telegram delivers twice is
+answered once. A message without text (photo, sticker, voice) goes in with empty text, which the
+dispatcher answers with `not_understood_media`. Edited messages are not answered a second time.
+
+The webhook (`POST /webhooks/telegram/webhook`, telegram_webhook.py) and polling (`ementor telegram
+--polling`, telegram_polling.py) both drive this one channel.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bot.channels.telegram_buttons import CallbackData, PayloadTable
+from bot.channels.telegram_send import send
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import Inbound, Outbound
+from bot.storage.store import StorageUnavailable
+
+CHANNEL = "telegram"
+ALLOWED_UPDATES = ("message", "callback_query")
+# Telegram's apps send /start when a citizen opens the bot (a deep link adds a parameter): that is a hello.
+_START = re.compile(r"/start(@\w+)?(\s.*)?", re.DOTALL)
+GREETING = "/greet"
+
+PtbApplication = Application[Any, Any, Any, Any, Any, Any]
+log = logging.getLogger(__name__)
+# httpx logs every request URL at INFO, and a Bot API URL holds the token
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def build_application(token: str, base_url: str, *, polling: bool) -> PtbApplication:
+    """PTB's Application; without an Updater for the webhook, which our own aiohttp app serves."""
+    builder = Application.builder().token(token).base_url(base_url)
+    if polling:
+        return builder.build()
+    return builder.updater(None).build()
+
+
+class TelegramChannel:
+    def __init__(self, application: PtbApplication, dispatcher: Dispatcher, payloads: PayloadTable) -> None:
+        self.application = application
+        self.dispatcher = dispatcher
+        self.callback_data = CallbackData(payloads)
+        application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.on_message))
+        application.add_handler(CallbackQueryHandler(self.on_callback))
+        application.add_error_handler(self.on_error)
+
+    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, chat = update.message, update.effective_chat
+        if message is None or chat is None:
+            return
+        text = message.text or ""
+        if _START.fullmatch(text):
+            text = GREETING
+        replies = await self.turn(chat.id, text, update.update_id)
+        if replies:
+            await send(context.bot, chat.id, replies, self.callback_data)
+
+    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query, chat = update.callback_query, update.effective_chat
+        if query is None:
+            return
+        if chat is None or not query.data:  # a game or an inline-mode message: not ours
+            await query.answer()
+            return
+        replies = await self.turn(chat.id, query.data, update.update_id, pressed=True)
+        if replies is None:
+            return  # a repeated delivery: the first one answered the query
+        try:
+            await query.answer()
+        except TelegramError as exc:  # a query answered too late is refused; the replies still matter
+            log.warning("telegram update %s: callback query not answered: %s", update.update_id, exc)
+        await send(context.bot, chat.id, replies, self.callback_data)
+
+    async def turn(self, chat_id: int, text: str, update_id: int, pressed: bool = False) -> list[Outbound] | None:
+        """The dispatcher's replies (None for a repeated update); a kind word when the database is away."""
+        try:
+            if pressed:
+                text = await self.callback_data.decode(text)
+            return await self.dispatcher.handle(Inbound(CHANNEL, str(chat_id), text, message_id=str(update_id)))
+        except StorageUnavailable:
+            ui = self.dispatcher.engine.ui
+            return [Outbound(ui.text("unavailable", "da") + " / " + ui.text("unavailable", "en"))]
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        update_id = update.update_id if isinstance(update, Update) else None
+        if isinstance(context.error, TelegramError):  # e.g. the citizen blocked the bot: one line is enough
+            log.warning("telegram update %s: %s: %s", update_id, type(context.error).__name__, context.error)
+        else:
+            log.error("telegram update %s failed", update_id, exc_info=context.error)

@@ -1,0 +1,54 @@
+"""Our `Outbound` messages as Bot API calls: text with an inline keyboard, then a photo, then a document.
+
+Buttons become callback buttons (their payload as callback data, see telegram_buttons.py) and links become
+URL buttons, one per row: titles are whole phrases, and a phone screen shows them best one under another.
+Text is sent without parse mode, so nothing a flow says can be misread as Markdown or HTML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import MessageLimit
+
+from bot.channels.telegram_buttons import CallbackData
+from bot.core.messages import Outbound
+
+MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH
+
+
+def is_web_url(url: str) -> bool:
+    return url.startswith(("https://", "http://"))
+
+
+async def keyboard(message: Outbound, callback_data: CallbackData) -> InlineKeyboardMarkup | None:
+    links = [link for link in message.links if is_web_url(link.url)]
+    if not message.buttons and not links:
+        return None
+    data = await callback_data.encode(b.payload for b in message.buttons)
+    rows = [[InlineKeyboardButton(link.title, url=link.url)] for link in links]
+    rows += [[InlineKeyboardButton(b.title, callback_data=data[b.payload])] for b in message.buttons]
+    return InlineKeyboardMarkup(rows)
+
+
+def text_parts(message: Outbound) -> list[str]:
+    """The text in pieces Telegram accepts; links that cannot be URL buttons are written into it."""
+    text = message.text
+    odd = [link for link in message.links if not is_web_url(link.url)]
+    if odd:
+        text += "\n\n" + "\n".join(f"{link.title}: {link.url}" for link in odd)
+    text = text.strip()
+    return [text[i : i + MAX_TEXT] for i in range(0, len(text), MAX_TEXT)]
+
+
+async def send(bot: Bot, chat_id: int, messages: Sequence[Outbound], callback_data: CallbackData) -> None:
+    for message in messages:
+        markup = await keyboard(message, callback_data)
+        parts = text_parts(message) or (["…"] if markup else [])
+        for i, part in enumerate(parts):
+            await bot.send_message(chat_id, part, reply_markup=markup if i == len(parts) - 1 else None)
+        if message.image:
+            await bot.send_photo(chat_id, message.image)
+        if message.file:
+            await bot.send_document(chat_id, message.file)

@@ -1,0 +1,351 @@
+"""The citizens' web chat in a real browser (Debian's chromium driven by Playwright) on a 360 px phone screen.
+
+The real app serves the page and answers through the REST channel with the real NLU and database, so these
+tests see what a citizen sees. Skipped, with the reason, when chromium or Playwright is not installed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from bot.app import build_app
+from bot.channels import rest
+from bot.core.messages import Inbound, Outbound
+from bot.nlu.classifier import IntentModel
+from bot.storage.store import StorageUnavailable, Store
+from tests.conftest import ROOT, app_settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(
+        "browser tests need Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)",
+        allow_module_level=True,
+    )
+async_api = pytest.importorskip(
+    "playwright.async_api", reason="browser tests need Playwright's Python package (pip install playwright)"
+)
+expect, async_playwright = async_api.expect, async_api.async_playwright
+
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOT = ROOT / "results" / "webchat.png"
+WIDTH, HEIGHT = 360, 740
+expect.set_options(timeout=10_000)
+
+
+@pytest.fixture
+async def app_server(project_model: IntentModel, store: Store) -> AsyncIterator[TestServer]:
+    async with TestServer(build_app(app_settings(), project_model, store), host="127.0.0.1") as server:
+        yield server
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield chromium
+        await chromium.close()
+
+
+class Problems(list[str]):
+    """Script errors, console errors and dialogs (an alert() would mean injected script ran)."""
+
+
+@pytest.fixture
+async def page(browser: Any, app_server: TestServer) -> AsyncIterator[tuple[Any, Problems]]:
+    context = await browser.new_context(
+        viewport={"width": WIDTH, "height": HEIGHT},
+        is_mobile=True,
+        has_touch=True,
+        base_url=str(app_server.make_url("")),
+    )
+    tab = await context.new_page()
+    problems = Problems()
+    tab.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    tab.on("console", lambda msg: problems.append(f"console: {msg.text}") if msg.type == "error" else None)
+
+    async def dialog(d: Any) -> None:
+        problems.append(f"dialog: {d.message}")
+        await d.dismiss()
+
+    tab.on("dialog", dialog)
+    await tab.goto("/")
+    yield tab, problems
+    await context.close()
+
+
+def bot_messages(tab: Any) -> Any:
+    return tab.locator("#log .msg.bot p")
+
+
+def choices(tab: Any) -> Any:
+    return tab.locator("#choices button")
+
+
+async def ask(tab: Any, text: str) -> None:
+    await tab.get_by_label(re.compile("Skriv dit spørgsmål|Write your question")).fill(text)
+    await tab.get_by_role("button", name="Send", exact=True).click()
+
+
+async def opened(tab: Any) -> None:
+    """A first visit opens with the welcome and the topics."""
+    await expect(bot_messages(tab).first).to_contain_text("velkommen")
+    await expect(choices(tab).first).to_be_visible()
+
+
+async def test_question_answer_and_next_step(page: tuple[Any, Problems], capsys: pytest.CaptureFixture[str]) -> None:
+    tab, problems = page
+    await opened(tab)
+    await ask(tab, "hvordan bestiller jeg straffeattest")
+    await expect(tab.locator("#log .msg.user p").last).to_have_text("hvordan bestiller jeg straffeattest")
+    await expect(bot_messages(tab).last).to_contain_text("straffeattest")
+    await expect(choices(tab)).to_have_text(["Ja", "Nej", "Tal med en eMentor"])
+    await expect(tab.locator("[aria-live=polite]")).to_contain_text("Har du MitID?")
+
+    await choices(tab).first.click()
+    await expect(tab.locator("#log .msg.user p").last).to_have_text("Ja")
+    await expect(bot_messages(tab).last).to_contain_text("Log ind med MitID")
+    await expect(choices(tab).first).to_have_text("Det virkede")
+    await expect(tab.locator("[aria-live=polite]")).to_contain_text("Log ind med MitID")
+
+    link = bot_messages(tab).last.get_by_role("link", name=re.compile("Bestil på politi.dk"))
+    await expect(link).to_have_attribute("href", re.compile(r"^https://politi\.dk/"))
+    await expect(link).to_have_attribute("target", "_blank")
+    await expect(link).to_have_attribute("rel", re.compile(r"\bnoopener\b"))
+
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    await tab.screenshot(path=str(SCREENSHOT))
+    with capsys.disabled():
+        print(f"\nweb chat screenshot: {SCREENSHOT}")
+    assert not problems, problems
+
+
+async def test_fits_a_360_px_phone_with_large_text_and_big_buttons(page: tuple[Any, Problems]) -> None:
+    tab, problems = page
+    await opened(tab)
+    await ask(tab, "x" * 300 + " https://www.example.org/" + "a" * 200)
+    await expect(tab.locator("#log .msg.user p")).to_have_count(1)
+    await expect(choices(tab).first).to_be_visible()
+    sizes: dict[str, Any] = await tab.evaluate(
+        """() => {
+          const box = (e) => e.getBoundingClientRect();
+          const px = (e) => parseFloat(getComputedStyle(e).fontSize);
+          const buttons = [...document.querySelectorAll('button')].filter((b) => b.offsetParent);
+          return {
+            scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth,
+            smallest_text: Math.min(...[...document.querySelectorAll('.msg p, input, button, label')].map(px)),
+            lowest_button: Math.min(...buttons.map((b) => box(b).height)),
+            choice_widths: [...document.querySelectorAll('#choices button')].map((b) => box(b).width),
+            column: box(document.querySelector('#choices')).width,
+          };
+        }"""
+    )
+    assert sizes["scroll"] <= sizes["client"] == WIDTH, "the page scrolls sideways on a 360 px screen"
+    assert sizes["smallest_text"] >= 18
+    assert sizes["lowest_button"] >= 48
+    assert all(w == pytest.approx(sizes["column"], abs=1) for w in sizes["choice_widths"])
+    assert sizes["column"] >= WIDTH - 32
+    assert not problems, problems
+
+
+async def test_conversation_survives_a_reload(page: tuple[Any, Problems], store: Store) -> None:
+    tab, problems = page
+    await opened(tab)
+    await ask(tab, "hvordan bestiller jeg straffeattest")
+    await expect(choices(tab)).to_have_text(["Ja", "Nej", "Tal med en eMentor"])
+    before = await tab.locator("#log .msg").all_inner_texts()
+    sender = await tab.evaluate("() => JSON.parse(localStorage.getItem('ementor-webchat-v1')).sender")
+
+    await tab.reload()
+    await expect(tab.locator("#log .msg")).to_have_text(before)
+    await expect(choices(tab)).to_have_text(["Ja", "Nej", "Tal med en eMentor"])
+    await choices(tab).first.click()
+    await expect(bot_messages(tab).last).to_contain_text("Log ind med MitID")
+    turns = await store.recent_turns("rest", sender)
+    assert [t["intent"] for t in turns] == ["greet", "criminal_record", "choose"]
+    assert not problems, problems
+
+
+async def test_start_forfra_clears_the_screen_and_shows_the_topics(page: tuple[Any, Problems]) -> None:
+    tab, problems = page
+    await opened(tab)
+    await ask(tab, "hvordan bestiller jeg straffeattest")
+    await expect(choices(tab).first).to_have_text("Ja")
+    await tab.get_by_role("button", name="Start forfra").click()
+    await expect(bot_messages(tab)).to_have_text(["Vælg et emne, eller skriv dit spørgsmål med dine egne ord."])
+    await expect(tab.locator("#log .msg.user p")).to_have_count(0)
+    await expect(choices(tab).first).to_have_text("MitID virker ikke")
+    assert not problems, problems
+
+
+async def test_switches_to_english_and_back(page: tuple[Any, Problems]) -> None:
+    tab, problems = page
+    await opened(tab)
+    await expect(tab.locator("html")).to_have_attribute("lang", "da")
+    await tab.get_by_role("button", name="English", exact=True).first.click()
+    await expect(bot_messages(tab).filter(has_text="I will write in English now.")).to_have_count(1)
+    await expect(tab.locator("html")).to_have_attribute("lang", "en")
+    await expect(tab.get_by_label("Write your question")).to_be_visible()
+    await expect(tab.get_by_role("button", name="Start again")).to_be_visible()
+    await expect(choices(tab).first).to_have_text("MitID is not working")
+
+    await tab.locator("#language").click()
+    await expect(tab.locator("html")).to_have_attribute("lang", "da")
+    await expect(bot_messages(tab).last).to_contain_text("Vælg et emne")
+    assert not problems, problems
+
+
+async def test_keyboard_only(page: tuple[Any, Problems]) -> None:
+    tab, problems = page
+    await opened(tab)
+    outlines = []
+    for _ in range(30):
+        await tab.keyboard.press("Tab")
+        focused = await tab.evaluate(
+            "() => { const e = document.activeElement, s = getComputedStyle(e);"
+            " return {id: e.id, outline: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2}; }"
+        )
+        outlines.append(focused["outline"])
+        if focused["id"] == "input":
+            break
+    assert focused["id"] == "input", "the message field cannot be reached with Tab"
+    assert all(outlines), "an element has no visible focus"
+
+    await tab.keyboard.type("hvordan bestiller jeg straffeattest")
+    await tab.keyboard.press("Enter")
+    await expect(bot_messages(tab).last).to_contain_text("Har du MitID?")
+    await expect(tab.locator("#input")).to_be_focused()
+    await expect(tab.locator("[aria-live=polite]")).to_contain_text("Har du MitID?")
+
+    await tab.keyboard.press("Shift+Tab")  # the last choice, just above the field
+    await expect(choices(tab).last).to_be_focused()
+    await tab.keyboard.press("Shift+Tab")
+    await tab.keyboard.press("Shift+Tab")
+    await expect(choices(tab).first).to_be_focused()
+    await tab.keyboard.press("Enter")
+    await expect(bot_messages(tab).last).to_contain_text("Log ind med MitID")
+    await expect(choices(tab).first).to_be_focused()  # the next question's first choice, not lost focus
+    assert not problems, problems
+
+
+CONTRAST = """() => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const channel = (v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4);
+  const lum = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  const background = (e) => {
+    for (; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || c[3] > 0) return c;
+    }
+    return [255, 255, 255];
+  };
+  const ratio = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
+  const seen = ["h1", ".intro", ".tool", ".msg.bot p", ".msg.user p", ".choice", "label", "#input", ".send"];
+  return seen.map((s) => {
+    const e = document.querySelector(s);
+    return [s, Math.round(100 * ratio(rgb(getComputedStyle(e).color), background(e))) / 100];
+  });
+}"""
+
+
+async def test_accessible_names_contrast_and_live_region(page: tuple[Any, Problems]) -> None:
+    tab, problems = page
+    await opened(tab)
+    await ask(tab, "hej")
+    await expect(tab.locator("#log .msg.user p")).to_have_count(1)
+    low = [(s, r) for s, r in await tab.evaluate(CONTRAST) if r < 4.5]
+    assert not low, f"text below WCAG AA contrast 4.5:1: {low}"
+    await expect(tab.locator("[aria-live=polite]")).to_contain_text("Vælg et emne")
+    assert await tab.locator("#choices > :not(button)").count() == 0
+    for name in ["English", "Start forfra", "Send", "MitID virker ikke"]:
+        await expect(tab.get_by_role("button", name=name, exact=True).first).to_be_visible()
+    await expect(tab.get_by_role("textbox", name="Skriv dit spørgsmål")).to_be_visible()
+    assert not problems, problems
+
+
+async def test_user_text_is_shown_as_text_never_as_html(page: tuple[Any, Problems]) -> None:
+    tab, problems = page
+    await opened(tab)
+    attack = "<img src=x onerror=alert(1)>"
+    await ask(tab, attack)
+    await expect(tab.locator("#log .msg.user p").last).to_have_text(attack)
+    await expect(bot_messages(tab).last).to_contain_text("forstod jeg desværre ikke")
+    assert await tab.locator("#log img, #choices img").count() == 0
+    await tab.reload()  # and again from the saved history
+    await expect(tab.locator("#log .msg.user p").last).to_have_text(attack)
+    assert await tab.locator("#log img").count() == 0
+    assert not problems, problems
+
+
+async def test_malicious_bot_message_is_shown_as_text(page: tuple[Any, Problems]) -> None:
+    tab, problems = page
+    await opened(tab)
+    evil = '<img src=x onerror=alert(1)><script>alert(2)</script> <a href="javascript:alert(3)">x</a>'
+
+    async def reply(route: Any) -> None:
+        await route.fulfill(
+            json=[
+                {
+                    "recipient_id": "x",
+                    "text": evil + "\nKlik: javascript:alert(4)",
+                    "buttons": [{"title": "<b onmouseover=alert(5)>Ja</b>", "payload": "/affirm"}],
+                }
+            ]
+        )
+
+    await tab.route("**/webhooks/rest/webhook", reply)
+    await ask(tab, "hej")
+    await expect(bot_messages(tab).last).to_contain_text(evil)
+    await expect(choices(tab)).to_have_text(["<b onmouseover=alert(5)>Ja</b>"])
+    assert await tab.locator("#log img, #log script, #log b, #choices b, a[href^='javascript']").count() == 0
+    assert not problems, problems
+
+
+async def test_kind_message_when_the_server_answers_503_and_retry_works(
+    page: tuple[Any, Problems], app_server: TestServer
+) -> None:
+    tab, problems = page
+    await opened(tab)
+    dispatcher = app_server.app[rest.DISPATCHER_KEY]
+    real_handle = dispatcher.handle
+
+    async def database_away(inbound: Inbound) -> list[Outbound] | None:
+        raise StorageUnavailable("test")
+
+    dispatcher.handle = database_away  # type: ignore[method-assign]
+    await ask(tab, "hvordan bestiller jeg straffeattest")
+    await expect(tab.locator("#notice")).to_contain_text("Der er et teknisk problem lige nu")
+    await expect(tab.locator("#input")).to_have_value("hvordan bestiller jeg straffeattest")
+    await expect(tab.locator("#log .msg.user p")).to_have_count(0)
+    await expect(tab.locator("[aria-live=polite]")).to_contain_text("teknisk problem")
+
+    dispatcher.handle = real_handle  # type: ignore[method-assign]
+    await tab.get_by_role("button", name="Prøv igen").click()
+    await expect(bot_messages(tab).last).to_contain_text("Har du MitID?")
+    await expect(tab.locator("#notice")).to_be_hidden()
+    await expect(tab.locator("#input")).to_have_value("")
+    problems[:] = [p for p in problems if "503" not in p]  # the browser logs the failed request itself
+    assert not problems, problems
+
+
+async def test_clear_message_when_the_server_is_unreachable(page: tuple[Any, Problems], app_server: TestServer) -> None:
+    tab, _ = page
+    await opened(tab)
+    await app_server.close()
+    await ask(tab, "hej")
+    await expect(tab.locator("#notice")).to_contain_text("Der er ingen forbindelse til chatten lige nu")
+    await expect(tab.get_by_role("button", name="Prøv igen")).to_be_visible()
+    await expect(tab.locator("#input")).to_have_value("hej")
