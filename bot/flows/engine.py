@@ -8,7 +8,7 @@ a row offer a human eMentor. State is plain data so it can live in the database 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.messages import Button, Link, Outbound
@@ -33,7 +33,8 @@ class DialogueState:
     tried: list[dict[str, str]] = field(default_factory=list)  # for the eMentor who takes over
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # shallow on purpose: the result is serialised at once (dataclasses.asdict deep-copies, slowly)
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> DialogueState:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -27,6 +27,15 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)
 _NEVER = datetime.fromtimestamp(0, UTC)  # updated_at of a conversation row created but not yet used
+
+# Statements built once: building and hashing SQLAlchemy constructs per turn cost more than the queries.
+_ONE = (conversations.c.channel == bindparam("k_channel")) & (conversations.c.sender == bindparam("k_sender"))
+_SELECT_STATE = select(conversations.c.state, conversations.c.updated_at).where(_ONE)
+_SELECT_STATE_LOCKED = _SELECT_STATE.with_for_update()
+_UPDATE_STATE = update(conversations).where(_ONE).values(state=bindparam("v_state"), updated_at=bindparam("v_at"))
+_INSERT_CONVERSATION = insert(conversations)
+_INSERT_TURN = insert(turns)
+_INSERT_SEEN = insert(inbound_seen)
 
 
 class StorageUnavailable(Exception):
@@ -94,38 +103,35 @@ class Store:
     async def _turn_once(self, channel: str, sender: str, message_id: str | None, fn: TurnFunction[T]) -> T | None:
         now = datetime.now(UTC)
         async with self.engine.begin() as conn:
-            if not self._sqlite:
-                # a conversation turn may be lost in a database crash, never corrupted; waiting for the disk
-                # on every chat message would cap throughput at the disk's flush rate
-                await conn.execute(text("SET LOCAL synchronous_commit = off"))
             if message_id is not None and not await self._first_delivery(conn, channel, message_id, now):
                 return None
             stored, exists = await self._load(conn, channel, sender)
             state, record, result = await fn(stored)
-            values = {"state": json.dumps(state, ensure_ascii=False), "updated_at": now}
+            encoded = json.dumps(state, ensure_ascii=False)
             if not exists:
-                await conn.execute(insert(conversations).values(channel=channel, sender=sender, **values))
+                row = {"channel": channel, "sender": sender, "state": encoded, "updated_at": now}
+                await conn.execute(_INSERT_CONVERSATION, row)
             else:
-                where = (conversations.c.channel == channel) & (conversations.c.sender == sender)
-                await conn.execute(update(conversations).where(where).values(**values))
-            await conn.execute(insert(turns).values(created_at=now, channel=channel, sender=sender, **record.__dict__))
+                await conn.execute(
+                    _UPDATE_STATE, {"k_channel": channel, "k_sender": sender, "v_state": encoded, "v_at": now}
+                )
+            await conn.execute(
+                _INSERT_TURN, {"created_at": now, "channel": channel, "sender": sender, **record.__dict__}
+            )
             return result
 
     async def _first_delivery(self, conn: AsyncConnection, channel: str, message_id: str, now: datetime) -> bool:
         try:
             async with conn.begin_nested():
-                await conn.execute(insert(inbound_seen).values(channel=channel, message_id=message_id, created_at=now))
+                await conn.execute(_INSERT_SEEN, {"channel": channel, "message_id": message_id, "created_at": now})
         except IntegrityError:
             return False
         return True
 
     async def _load(self, conn: AsyncConnection, channel: str, sender: str) -> tuple[Stored, bool]:
-        query = select(conversations.c.state, conversations.c.updated_at).where(
-            (conversations.c.channel == channel) & (conversations.c.sender == sender)
-        )
-        if not self._sqlite:
-            query = query.with_for_update()
-        row = (await conn.execute(query)).first()
+        query = _SELECT_STATE if self._sqlite else _SELECT_STATE_LOCKED
+        key = {"k_channel": channel, "k_sender": sender}
+        row = (await conn.execute(query, key)).first()
         if row is None and not self._sqlite:
             # two processes may create the same conversation at once: insert-or-nothing, then lock it
             from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -135,7 +141,7 @@ class Store:
                 .values(channel=channel, sender=sender, state="{}", updated_at=_NEVER)
                 .on_conflict_do_nothing()
             )
-            row = (await conn.execute(query)).first()
+            row = (await conn.execute(query, key)).first()
         if row is None:
             return Stored({}, None), False
         updated = row.updated_at
