@@ -1,6 +1,6 @@
 """Conversation throughput through the REST channel, with real server processes and a real database.
 
-    python -m bench.conversations [--seconds 15] [--senders 50] [--postgres URL]
+    python -m bench.conversations [--rate 250] [--seconds 15] [--senders 50] [--postgres URL]
 
 50 senders each run a scripted conversation (typed questions, button presses) against `ementor run`
 processes on 127.0.0.1. Prints turns/s and latency for: one process on SQLite, one process on PostgreSQL,
@@ -32,6 +32,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.common import ROOT
 from bench.speed import percentile
+
+WARM_UP = 3.0  # seconds of load before latencies count
 
 SCRIPT = [
     "hej",
@@ -72,10 +74,12 @@ def start_server(database_url: str, model: Path, tmp: Path) -> tuple[subprocess.
     raise SystemExit("server did not start")
 
 
-async def run_load(ports: list[int], senders: int, seconds: float) -> tuple[list[float], dict[str, int]]:
+async def run_load(ports: list[int], senders: int, seconds: float, rate: float) -> tuple[list[float], dict[str, int]]:
+    """Each sender sends at rate/senders turns per second (0: as fast as answers come back)."""
     latencies: list[float] = []
     sent: dict[str, int] = {}
-    deadline = time.perf_counter() + seconds
+    measure_from = time.perf_counter() + WARM_UP  # first conversations, pool and caches warm up first
+    deadline = measure_from + seconds
     run_id = uuid.uuid4().hex[:6]
 
     async def citizen(session: aiohttp.ClientSession, number: int) -> None:
@@ -83,7 +87,12 @@ async def run_load(ports: list[int], senders: int, seconds: float) -> tuple[list
         sent[sender] = 0
         buttons: list[dict[str, str]] = []
         turn = 0
+        interval = senders / rate if rate > 0 else 0.0
+        next_at = time.perf_counter() + interval * number / senders  # spread the senders' first messages
         while time.perf_counter() < deadline:
+            if interval:
+                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+                next_at += interval
             line = SCRIPT[turn % len(SCRIPT)]
             message = line
             if line.startswith("PRESS"):
@@ -97,7 +106,8 @@ async def run_load(ports: list[int], senders: int, seconds: float) -> tuple[list
                 body: list[dict[str, Any]] = await response.json()
                 if response.status != 200:
                     raise RuntimeError(f"HTTP {response.status}: {body}")
-            latencies.append(time.perf_counter() - started)
+            if started >= measure_from:
+                latencies.append(time.perf_counter() - started)
             sent[sender] += 1
             buttons = body[-1].get("buttons", []) if body else []
             turn += 1
@@ -123,7 +133,8 @@ def scenario(name: str, database_url: str, processes: int, args: argparse.Namesp
         servers = [start_server(database_url, model, Path(tmp)) for _ in range(processes)]
         for proc, _ in servers:
             stack.callback(lambda p=proc: (p.send_signal(signal.SIGINT), p.wait(timeout=15)))
-        latencies, sent = asyncio.run(run_load([port for _, port in servers], args.senders, args.seconds))
+        ports = [port for _, port in servers]
+        latencies, sent = asyncio.run(run_load(ports, args.senders, args.seconds, args.rate))
         bad = asyncio.run(check_consistency(database_url, sent))
     turns = len(latencies)
     print(
@@ -144,6 +155,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--senders", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=250.0, help="offered turns/s in all (0: closed loop, max)")
     parser.add_argument(
         "--postgres", default=os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
     )
@@ -152,7 +164,8 @@ def main() -> None:
     subprocess.run(
         [sys.executable, "-m", "bot", "nlu", "train", "--out", str(model)], cwd=ROOT, check=True, capture_output=True
     )
-    print(f"{args.senders} senders, {args.seconds:.0f} s per scenario")
+    offered = f"{args.rate:.0f} turns/s offered" if args.rate else "closed loop (as fast as possible)"
+    print(f"{args.senders} senders, {offered}, {args.seconds:.0f} s per scenario")
     print(f"{'scenario':<34}{'turns/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'turns':>9}{'inconsistent':>12}")
     with tempfile.TemporaryDirectory() as tmp:
         sqlite_url = f"sqlite+aiosqlite:///{tmp}/bench.db"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 
 import yaml
@@ -22,6 +22,8 @@ CONCEPT_PREFIX = "~"
 
 @dataclass(frozen=True)
 class Lexicon:
+    """Word → concepts tables; `phrase_starts` and `longest_prefix` keep a lookup to a few dict probes."""
+
     exact: dict[str, frozenset[str]]
     prefixes: dict[str, frozenset[str]]
     phrases: dict[tuple[str, ...], frozenset[str]]
@@ -29,14 +31,26 @@ class Lexicon:
 
     def concepts(self, tokens: Sequence[str]) -> list[str]:
         found: set[str] = set()
+        empty: frozenset[str] = frozenset()
         for i, token in enumerate(tokens):
-            found |= self.exact.get(token, frozenset())
-            for end in range(2, len(token) + 1):
-                found |= self.prefixes.get(token[:end], frozenset())
-            for phrase, names in self.phrases.items():
+            found |= self.exact.get(token, empty)
+            for end in range(2, min(len(token), self.longest_prefix) + 1):
+                found |= self.prefixes.get(token[:end], empty)
+            for phrase in self.phrase_starts.get(token, ()):
                 if tuple(tokens[i : i + len(phrase)]) == phrase:
-                    found |= names
+                    found |= self.phrases[phrase]
         return sorted(CONCEPT_PREFIX + name for name in found)
+
+    @cached_property
+    def phrase_starts(self) -> dict[str, list[tuple[str, ...]]]:
+        starts: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in self.phrases:
+            starts.setdefault(phrase[0], []).append(phrase)
+        return starts
+
+    @cached_property
+    def longest_prefix(self) -> int:
+        return max((len(p) for p in self.prefixes), default=0)
 
 
 @cache
