@@ -151,6 +151,11 @@ async def create_database(admin_url: str, name: str, drop: bool = False) -> None
     await engine.dispose()
 
 
+def migrate(database_url: str) -> None:
+    env = {**os.environ, "EMENTOR_DATABASE_URL": database_url}
+    subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], cwd=ROOT, check=True, capture_output=True, env=env)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=15.0)
@@ -169,25 +174,13 @@ def main() -> None:
     print(f"{'scenario':<34}{'turns/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'turns':>9}{'inconsistent':>12}")
     with tempfile.TemporaryDirectory() as tmp:
         sqlite_url = f"sqlite+aiosqlite:///{tmp}/bench.db"
-        subprocess.run(
-            [sys.executable, "-m", "bot", "db", "upgrade"],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            env={**os.environ, "EMENTOR_DATABASE_URL": sqlite_url},
-        )
+        migrate(sqlite_url)
         scenario("1 process, SQLite", sqlite_url, 1, args, model)
     name = f"ementor_bench_{uuid.uuid4().hex[:8]}"
     pg_url = args.postgres.rsplit("/", 1)[0] + "/" + name
     asyncio.run(create_database(args.postgres, name))
     try:
-        subprocess.run(
-            [sys.executable, "-m", "bot", "db", "upgrade"],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            env={**os.environ, "EMENTOR_DATABASE_URL": pg_url},
-        )
+        migrate(pg_url)
         scenario("1 process, PostgreSQL", pg_url, 1, args, model)
         scenario("2 processes, same PostgreSQL", pg_url, 2, args, model)
     finally:
