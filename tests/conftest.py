@@ -65,7 +65,7 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
 @pytest.fixture
 async def store(database: tuple[str, str | None]) -> AsyncIterator[Store]:
     url, schema = database
-    store = Store(make_engine(url, schema))
+    store = Store(make_engine(url, schema), schema)
     yield store
     await store.close()
 

@@ -8,34 +8,37 @@ the same across bot processes. A database that is briefly away is retried before
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import sqlite3
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+import asyncpg
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.db import is_sqlite
-from bot.storage.tables import button_payloads, conversations, inbound_seen, turns
+from bot.storage.tables import button_payloads, turns
+from bot.storage.turn_paths import turn_path
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)
-_NEVER = datetime.fromtimestamp(0, UTC)  # updated_at of a conversation row created but not yet used
+# a database that is away, as each driver says it (not a mistake in a query)
+OUTAGES: tuple[type[Exception], ...] = (
+    OSError,
+    sqlite3.OperationalError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+)
 
-# Statements built once: building and hashing SQLAlchemy constructs per turn cost more than the queries.
-_ONE = (conversations.c.channel == bindparam("k_channel")) & (conversations.c.sender == bindparam("k_sender"))
-_SELECT_STATE = select(conversations.c.state, conversations.c.updated_at).where(_ONE)
-_SELECT_STATE_LOCKED = _SELECT_STATE.with_for_update()
-_UPDATE_STATE = update(conversations).where(_ONE).values(state=bindparam("v_state"), updated_at=bindparam("v_at"))
-_INSERT_CONVERSATION = insert(conversations)
-_INSERT_TURN = insert(turns)
-_INSERT_SEEN = insert(inbound_seen)
+
+_RETRYABLE: tuple[type[Exception], ...] = (*OUTAGES, OperationalError, DBAPIError)
 
 
 class StorageUnavailable(Exception):
@@ -69,9 +72,11 @@ TurnFunction = Callable[[Stored], Awaitable[tuple[dict[str, Any], TurnLog, T]]]
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, schema: str | None = None) -> None:
         self.engine = engine
+        self.schema = schema
         self._sqlite = is_sqlite(str(engine.url))
+        self._path = turn_path(engine.url.render_as_string(hide_password=False), schema)
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _lock(self, channel: str, sender: str) -> asyncio.Lock:
@@ -87,12 +92,8 @@ class Store:
             for attempt, delay in enumerate((*RETRY_DELAYS, None)):
                 try:
                     return await self._turn_once(channel, sender, message_id, fn)
-                except (OperationalError, DBAPIError, OSError) as exc:
-                    if (
-                        isinstance(exc, DBAPIError)
-                        and not isinstance(exc, OperationalError)
-                        and not exc.connection_invalidated
-                    ):
+                except _RETRYABLE as exc:
+                    if not _is_outage(exc):
                         raise
                     if delay is None:
                         raise StorageUnavailable(str(exc)) from exc
@@ -101,53 +102,11 @@ class Store:
         return None  # pragma: no cover - the loop returns or raises
 
     async def _turn_once(self, channel: str, sender: str, message_id: str | None, fn: TurnFunction[T]) -> T | None:
-        now = datetime.now(UTC)
-        async with self.engine.begin() as conn:
-            if message_id is not None and not await self._first_delivery(conn, channel, message_id, now):
-                return None
-            stored, exists = await self._load(conn, channel, sender)
-            state, record, result = await fn(stored)
-            encoded = json.dumps(state, ensure_ascii=False)
-            if not exists:
-                row = {"channel": channel, "sender": sender, "state": encoded, "updated_at": now}
-                await conn.execute(_INSERT_CONVERSATION, row)
-            else:
-                await conn.execute(
-                    _UPDATE_STATE, {"k_channel": channel, "k_sender": sender, "v_state": encoded, "v_at": now}
-                )
-            await conn.execute(
-                _INSERT_TURN, {"created_at": now, "channel": channel, "sender": sender, **record.__dict__}
-            )
-            return result
+        async def step(state: dict[str, Any], updated_at: datetime | None) -> tuple[dict[str, Any], dict[str, Any], T]:
+            new_state, record, result = await fn(Stored(state, updated_at))
+            return new_state, record.__dict__, result
 
-    async def _first_delivery(self, conn: AsyncConnection, channel: str, message_id: str, now: datetime) -> bool:
-        try:
-            async with conn.begin_nested():
-                await conn.execute(_INSERT_SEEN, {"channel": channel, "message_id": message_id, "created_at": now})
-        except IntegrityError:
-            return False
-        return True
-
-    async def _load(self, conn: AsyncConnection, channel: str, sender: str) -> tuple[Stored, bool]:
-        query = _SELECT_STATE if self._sqlite else _SELECT_STATE_LOCKED
-        key = {"k_channel": channel, "k_sender": sender}
-        row = (await conn.execute(query, key)).first()
-        if row is None and not self._sqlite:
-            # two processes may create the same conversation at once: insert-or-nothing, then lock it
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            await conn.execute(
-                pg_insert(conversations)
-                .values(channel=channel, sender=sender, state="{}", updated_at=_NEVER)
-                .on_conflict_do_nothing()
-            )
-            row = (await conn.execute(query, key)).first()
-        if row is None:
-            return Stored({}, None), False
-        updated = row.updated_at
-        if updated is not None and updated.tzinfo is None:
-            updated = updated.replace(tzinfo=UTC)  # SQLite returns naive datetimes
-        return Stored(json.loads(row.state), None if updated == _NEVER else updated), True
+        return await self._path.run(channel, sender, message_id, step)
 
     async def recent_turns(self, channel: str, sender: str, limit: int = 50) -> list[dict[str, Any]]:
         query = (
@@ -191,4 +150,5 @@ class Store:
         return payload
 
     async def close(self) -> None:
+        await self._path.close()
         await self.engine.dispose()
