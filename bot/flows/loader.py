@@ -64,7 +64,7 @@ def read_flow_file(text: str, source: str) -> list[Flow]:
     ]
 
 
-def _text(node: Node, reader: NodeReader, what: str, limit: int | None = None) -> Text:
+def read_text(node: Node, reader: NodeReader, what: str, limit: int | None = None) -> Text:
     fields = reader.mapping(node, what)
     reader.only_keys(fields, set(LANGUAGES), what)
     values: dict[str, str] = {}
@@ -83,7 +83,7 @@ def _flow(intent: str, node: Node, reader: NodeReader) -> Flow:
     for key in ("title", "start", "steps"):
         if key not in fields:
             raise reader.fail(node, f"flow `{intent}` has no `{key}`")
-    title = _text(fields["title"][1], reader, "title", MAX_BUTTON_CHARS)
+    title = read_text(fields["title"][1], reader, "title", MAX_BUTTON_CHARS)
     start_node = fields["start"][1]
     start = reader.scalar(start_node, "start")
     steps = {
@@ -118,7 +118,7 @@ def _step(step_id: str, key: Node, node: Node, reader: NodeReader) -> Step:
     )
     common = {
         "id": step_id,
-        "text": _text(fields["text"][1], reader, "text"),
+        "text": read_text(fields["text"][1], reader, "text"),
         "links": links,
         "source": reader.at(key),
     }
@@ -148,7 +148,8 @@ def _choice(node: Node, reader: NodeReader) -> Choice:
     if set(fields) != {"title", "next"}:
         raise reader.fail(node, "a choice needs `title` and `next`")
     return Choice(
-        _text(fields["title"][1], reader, "choice title", MAX_BUTTON_CHARS), reader.scalar(fields["next"][1], "next")
+        read_text(fields["title"][1], reader, "choice title", MAX_BUTTON_CHARS),
+        reader.scalar(fields["next"][1], "next"),
     )
 
 
@@ -160,7 +161,7 @@ def _link(node: Node, reader: NodeReader) -> Link:
     url = reader.scalar(fields["url"][1], "url")
     if not url.startswith("https://"):
         raise reader.fail(fields["url"][1], "links must be https:// addresses")
-    return Link(_text(fields["title"][1], reader, "link title"), url)
+    return Link(read_text(fields["title"][1], reader, "link title"), url)
 
 
 def _reachable(start: str, steps: dict[str, Step]) -> set[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.flows.loader import FlowError, _text
+from bot.flows.loader import FlowError, read_text
 from bot.flows.model import Text
 from bot.nlu.normalize import normalize, tokenize
 from bot.yaml_nodes import NodeReader, compose
@@ -76,7 +76,7 @@ def load_ui(path: str | Path) -> UiTexts:
         if section not in top:
             raise FlowError(f"{source}:1: missing `{section}`")
         items = reader.mapping(top[section][1], section)
-        sections[section] = {key: _text(value, reader, f"{section}.{key}") for key, (_, value) in items.items()}
+        sections[section] = {key: read_text(value, reader, f"{section}.{key}") for key, (_, value) in items.items()}
         missing = [k for k in required if k not in sections[section]]
         if missing:
             raise reader.fail(top[section][1], f"{section} is missing {', '.join(missing)}")
