@@ -1,0 +1,84 @@
+"""Slot arithmetic, pure: opening hours → slots, minus holidays, closed dates, blocked time and bookings.
+
+Times are wall-clock times in Europe/Copenhagen: a workshop that opens at 9.00 opens at 9.00 on both sides
+of a daylight-saving change, so slots are built from local dates and times and only then made aware.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.booking.holidays import is_holiday
+
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    weekday: int  # Monday = 0
+    opens: time
+    closes: time
+
+
+@dataclass(frozen=True)
+class Location:
+    id: str
+    hours: tuple[OpeningHours, ...]
+    slot_minutes: int = 30
+    capacity: int = 1  # eMentors serving in parallel
+    closed: frozenset[date] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    start: datetime  # aware
+    end: datetime
+    location: str
+    capacity: int
+
+
+def slots(location: Location, first_day: date, days: int) -> list[Slot]:
+    """Every slot of `location` from `first_day` for `days` days, skipping holidays and closed dates."""
+    out: list[Slot] = []
+    step = timedelta(minutes=location.slot_minutes)
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        if is_holiday(day) or day in location.closed:
+            continue
+        for hours in location.hours:
+            if hours.weekday != day.weekday():
+                continue
+            start = datetime.combine(day, hours.opens)
+            closes = datetime.combine(day, hours.closes)
+            while start + step <= closes:
+                out.append(
+                    Slot(
+                        start.replace(tzinfo=COPENHAGEN),
+                        (start + step).replace(tzinfo=COPENHAGEN),
+                        location.id,
+                        location.capacity,
+                    )
+                )
+                start += step
+    return sorted(out)
+
+
+def free_places(
+    candidates: Iterable[Slot],
+    blocked: Iterable[tuple[datetime, datetime]],
+    booked: Mapping[tuple[str, datetime], int],
+    now: datetime,
+) -> list[tuple[Slot, int]]:
+    """(slot, free places) for future slots not overlapping blocked time and not full."""
+    blocks = list(blocked)
+    out: list[tuple[Slot, int]] = []
+    for slot in candidates:
+        if slot.start <= now or any(start < slot.end and slot.start < end for start, end in blocks):
+            continue
+        free = slot.capacity - booked.get((slot.location, slot.start), 0)
+        if free > 0:
+            out.append((slot, free))
+    return out
