@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.config import ClassifierSettings
+from bot.config import ClassifierSettings, ConversationSettings, Settings
 from bot.nlu.classifier import IntentModel
 from bot.nlu.trainer import train_from_files
+from bot.storage.db import make_engine
+from bot.storage.migrate import upgrade_async
+from bot.storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 NLU_DATA = ROOT / "nlu_data"
@@ -21,17 +29,7 @@ def project_model() -> IntentModel:
 
 
 # ---- storage: every storage test runs on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set ----
-import os  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import AsyncIterator  # noqa: E402
 
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
-
-from bot.config import ConversationSettings, Settings  # noqa: E402
-from bot.storage.db import make_engine  # noqa: E402
-from bot.storage.migrate import upgrade_async  # noqa: E402
-from bot.storage.store import Store  # noqa: E402
 
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 

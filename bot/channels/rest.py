@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.core.dispatcher import Dispatcher
-from bot.core.messages import Inbound, Outbound
+from bot.core.messages import Inbound, Outbound, with_links
 from bot.storage.store import StorageUnavailable
 
 CHANNEL = "rest"
@@ -23,9 +23,7 @@ DISPATCHER_KEY: web.AppKey[Dispatcher] = web.AppKey("dispatcher", Dispatcher)
 def to_rasa(recipient: str, messages: list[Outbound]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for message in messages:
-        text = message.text
-        if message.links:
-            text += "\n\n" + "\n".join(f"{link.title}: {link.url}" for link in message.links)
+        text = with_links(message.text, message.links)
         item: dict[str, Any] = {"recipient_id": recipient, "text": text}
         if message.buttons:
             item["buttons"] = [{"title": b.title, "payload": b.payload} for b in message.buttons]

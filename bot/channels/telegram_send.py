@@ -13,7 +13,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from bot.channels.telegram_buttons import CallbackData
-from bot.core.messages import Outbound
+from bot.core.messages import Outbound, with_links
 
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH
 
@@ -34,11 +34,7 @@ async def keyboard(message: Outbound, callback_data: CallbackData) -> InlineKeyb
 
 def text_parts(message: Outbound) -> list[str]:
     """The text in pieces Telegram accepts; links that cannot be URL buttons are written into it."""
-    text = message.text
-    odd = [link for link in message.links if not is_web_url(link.url)]
-    if odd:
-        text += "\n\n" + "\n".join(f"{link.title}: {link.url}" for link in odd)
-    text = text.strip()
+    text = with_links(message.text, [link for link in message.links if not is_web_url(link.url)]).strip()
     return [text[i : i + MAX_TEXT] for i in range(0, len(text), MAX_TEXT)]
 
 

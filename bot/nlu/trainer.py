@@ -47,15 +47,6 @@ def train_from_files(paths: Sequence[str | Path], settings: ClassifierSettings) 
     return model
 
 
-def is_current(model_path: str | Path, paths: Sequence[str | Path], settings: ClassifierSettings) -> bool:
-    """True when the model file exists and was trained on exactly these files and settings."""
-    try:
-        metadata = read_metadata(model_path)
-    except ModelError:
-        return False
-    return bool(metadata.get("data_hash") == data_fingerprint(paths, fingerprint_settings(settings)))
-
-
 def ensure_model(model_path: str | Path, paths: Sequence[str | Path], settings: ClassifierSettings) -> bool:
     """Train and save a model when it is missing, or stale for these training files; returns whether it
     trained. A model trained on other files (a benchmark, say) is left alone: it was put there on purpose."""
@@ -66,7 +57,7 @@ def ensure_model(model_path: str | Path, paths: Sequence[str | Path], settings: 
     if metadata is not None and metadata.get("data_paths") != [str(p) for p in paths]:
         log.info("using %s, trained on %s", model_path, ", ".join(metadata.get("data_paths", ["?"])))
         return False
-    if is_current(model_path, paths, settings):
+    if metadata is not None and metadata.get("data_hash") == data_fingerprint(paths, fingerprint_settings(settings)):
         return False
     log.info("training the intent model from %s (missing or out of date)", ", ".join(map(str, paths)))
     model = train_from_files(paths, settings)

@@ -19,12 +19,15 @@ from typing import Any, Protocol, TypeVar
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from bot.storage.tables import turns
+
 T = TypeVar("T")
 NEVER = datetime.fromtimestamp(0, UTC)  # updated_at of a conversation row created but not yet used
 Loaded = tuple[dict[str, Any], datetime | None]
 Step = Callable[[dict[str, Any], datetime | None], Awaitable[tuple[dict[str, Any], dict[str, Any], T]]]
 
-_TURN_COLUMNS = ("text", "language", "intent", "confidence", "flow", "step", "outcome", "replies")
+# the turn log's own columns, from the schema (tables.py), so a new column cannot be forgotten here
+_TURN_COLUMNS = tuple(c.name for c in turns.c if c.name not in ("id", "created_at", "channel", "sender"))
 
 
 class TurnPath(Protocol):
