@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import web
@@ -11,7 +10,7 @@ from aiohttp import web
 from bot.api import model_parse
 from bot.channels import rest, socketio, telegram_webhook
 from bot.config import ConfigError, Settings
-from bot.core.dispatcher import Dispatcher
+from bot.core.dispatcher import Clock, Dispatcher, utc_now
 from bot.flows.engine import Engine
 from bot.flows.loader import load_flows
 from bot.flows.ui import load_ui
@@ -24,7 +23,7 @@ from bot.storage.db import make_engine
 from bot.storage.migrate import upgrade
 from bot.storage.store import Store
 from bot.web import pages
-from handlers import HANDLERS
+from handlers import ACTIONS, HANDLERS, HOOKS
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +44,8 @@ def build_engine(settings: Settings) -> Engine:
     return Engine(flows, load_ui(folder / "ui" / "texts.yml"), HANDLERS)
 
 
-def build_dispatcher(settings: Settings, backend: NluBackend, store: Store) -> Dispatcher:
-    timeout = timedelta(minutes=settings.conversation.session_timeout_minutes)
-    return Dispatcher(build_engine(settings), backend, store, timeout)
+def build_dispatcher(settings: Settings, backend: NluBackend, store: Store, clock: Clock = utc_now) -> Dispatcher:
+    return Dispatcher(build_engine(settings), backend, store, settings, actions=ACTIONS, hooks=HOOKS, clock=clock)
 
 
 def build_app(settings: Settings, model: IntentModel, store: Store | None = None) -> web.Application:

@@ -92,6 +92,92 @@ class SocketIOSettings:
 
 
 @dataclass(frozen=True)
+class Words:
+    """A text in Danish and English (English falls back to Danish when left out)."""
+
+    da: str
+    en: str = ""
+
+    def get(self, language: str) -> str:
+        return self.en if language == "en" and self.en else self.da
+
+
+@dataclass(frozen=True)
+class WeekHours:
+    """Opening hours per weekday, e.g. ``"9.00-12.00, 13.00-15.00"``; empty: closed that day."""
+
+    monday: str = ""
+    tuesday: str = ""
+    wednesday: str = ""
+    thursday: str = ""
+    friday: str = ""
+    saturday: str = ""
+    sunday: str = ""
+
+
+@dataclass(frozen=True)
+class LocationSettings:
+    """A place where eMentors help (`kind: workshop`), or eMentors calling citizens back (`kind: phone`)."""
+
+    id: str
+    name: Words
+    kind: Literal["workshop", "phone"] = "workshop"
+    address: str = ""
+    map_url: str = ""
+    bring: Words = field(default_factory=lambda: Words(""))
+    hours: WeekHours = field(default_factory=WeekHours)
+    slot_minutes: int = 30
+    places: int = 1  # eMentors serving in parallel
+    closed: tuple[str, ...] = ()  # ISO dates; Danish public holidays are closed anyway
+
+
+@dataclass(frozen=True)
+class WorkshopSettings:
+    """A group session: weekly (`weekday` + `starts`) or on the listed `dates`, at a location."""
+
+    id: str
+    title: Words
+    location: str
+    description: Words = field(default_factory=lambda: Words(""))
+    language: Literal["da", "en"] = "da"
+    places: int = 10
+    weekday: str = ""
+    dates: tuple[str, ...] = ()
+    starts: str = "13.00"
+    minutes: int = 90
+
+
+@dataclass(frozen=True)
+class BookingSettings:
+    days_ahead: int = 21
+    slots_per_page: int = 4
+    min_notice_minutes: int = 30  # the earliest bookable slot starts at least this far ahead
+    remind_day_before: bool = True
+    remind_hours_before: int = 2  # 0: no second reminder
+    locations: tuple[LocationSettings, ...] = ()
+    workshops: tuple[WorkshopSettings, ...] = ()
+
+
+@dataclass(frozen=True)
+class HandoverSettings:
+    """Live hand-over to an eMentor. `telegram_group_chat_id`: the eMentors' Telegram group (0: none)."""
+
+    wait_limit_minutes: int = 15  # a citizen waiting longer is offered a booking
+    minutes_per_citizen: int = 10  # for the expected wait told to a queued citizen
+    online_hours: int = 4  # how long an eMentor counts as online after saying so
+    telegram_group_chat_id: int = 0
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """The outbox worker: reminders, eMentor replies and notices are sent from the database."""
+
+    poll_seconds: float = 1.0
+    max_attempts: int = 5
+    retry_seconds: float = 30.0  # first retry after this long, doubling each time
+
+
+@dataclass(frozen=True)
 class Settings:
     version: int = CONFIG_VERSION
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -101,6 +187,9 @@ class Settings:
     conversation: ConversationSettings = field(default_factory=ConversationSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     socketio: SocketIOSettings = field(default_factory=SocketIOSettings)
+    booking: BookingSettings = field(default_factory=BookingSettings)
+    handover: HandoverSettings = field(default_factory=HandoverSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
     telegram_token: str | None = field(default=None, metadata={"secret": True})
     telegram_webhook_secret: str | None = field(default=None, metadata={"secret": True})
 
@@ -118,6 +207,20 @@ _RANGES: dict[str, tuple[float, float]] = {
     "nlu.classifier.c": (1e-4, 1e4),
     "nlu.classifier.embedding_weight": (0.0, 10.0),
     "nlu.classifier.temperature": (0.1, 100.0),
+    "booking.days_ahead": (1, 366),
+    "booking.slots_per_page": (1, 8),
+    "booking.min_notice_minutes": (0, 7 * 24 * 60),
+    "booking.remind_hours_before": (0, 48),
+    "booking.locations.slot_minutes": (5, 480),
+    "booking.locations.places": (1, 100),
+    "booking.workshops.places": (1, 1000),
+    "booking.workshops.minutes": (5, 600),
+    "handover.wait_limit_minutes": (1, 24 * 60),
+    "handover.minutes_per_citizen": (1, 240),
+    "handover.online_hours": (1, 24),
+    "delivery.poll_seconds": (0.05, 60.0),
+    "delivery.max_attempts": (1, 100),
+    "delivery.retry_seconds": (0.01, 3600.0),
 }
 
 
@@ -185,11 +288,42 @@ def _build(cls: type[Any], raw: Mapping[str, Any], prefix: str, source: str) -> 
             continue
         dotted = prefix + name
         tp = hints[name]
+        item = _tuple_item(tp)
         if dataclasses.is_dataclass(tp):
             values[name] = _build(typing.cast(type[Any], tp), raw[name] or {}, dotted + ".", source)
+        elif item is not None:
+            values[name] = _build_list(item, raw[name], dotted, source)
         else:
             values[name] = _coerce(tp, raw[name], dotted, source)
+    missing = [f.name for f in dataclasses.fields(cls) if f.name not in values and _required(f)]
+    if missing:
+        raise ConfigError(f"{prefix}{missing[0]}: missing ({source})")
     return cls(**values)
+
+
+def _required(f: dataclasses.Field[Any]) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+
+
+def _tuple_item(tp: Any) -> Any:
+    """X for a `tuple[X, ...]` setting (a YAML list), else None."""
+    if typing.get_origin(tp) is tuple:
+        return typing.get_args(tp)[0]
+    return None
+
+
+def _build_list(item: Any, raw: Any, dotted: str, source: str) -> tuple[Any, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(f"{dotted}: must be a list ({source})")
+    if dataclasses.is_dataclass(item):
+        built = tuple(_build(typing.cast(type[Any], item), entry, f"{dotted}.", source) for entry in raw)
+        ids = [getattr(b, "id", None) for b in built]
+        if len(set(ids)) != len(ids):
+            raise ConfigError(f"{dotted}: every id must be different ({source})")
+        return built
+    return tuple(_coerce(item, entry, dotted, source) for entry in raw)
 
 
 def _apply_env(settings: Settings, env: Mapping[str, str]) -> Settings:
@@ -208,8 +342,11 @@ def _apply_env(settings: Settings, env: Mapping[str, str]) -> Settings:
 
 
 def _leaf_paths(cls: type[Any], prefix: str) -> list[tuple[str, Any]]:
+    """Settings the environment can override: scalars, not lists (locations and workshops live in the file)."""
     out: list[tuple[str, Any]] = []
     for name, tp in typing.get_type_hints(cls).items():
+        if _tuple_item(tp) is not None:
+            continue
         if dataclasses.is_dataclass(tp):
             out += _leaf_paths(typing.cast(type[Any], tp), prefix + name + ".")
         else:

@@ -31,7 +31,7 @@ def to_rasa(recipient: str, messages: list[Outbound]) -> list[dict[str, Any]]:
         if message.image:
             out.append({"recipient_id": recipient, "image": message.image})
         if message.file:
-            out.append({"recipient_id": recipient, "attachment": message.file})
+            out.append({"recipient_id": recipient, "attachment": message.file.url})
     return out
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import MessageLimit
 
 from bot.channels.telegram_buttons import CallbackData
-from bot.core.messages import Outbound, with_links
+from bot.core.messages import File, Outbound, with_links
 
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH
 
@@ -38,6 +38,13 @@ def text_parts(message: Outbound) -> list[str]:
     return [text[i : i + MAX_TEXT] for i in range(0, len(text), MAX_TEXT)]
 
 
+def document_of(file: File) -> str | InputFile:
+    """The file itself when the bot made it (Telegram cannot fetch our relative links), else its URL."""
+    if file.content is not None:
+        return InputFile(file.content.encode("utf-8"), filename=file.name or "file")
+    return file.url
+
+
 async def send(bot: Bot, chat_id: int, messages: Sequence[Outbound], callback_data: CallbackData) -> None:
     for message in messages:
         markup = await keyboard(message, callback_data)
@@ -46,5 +53,5 @@ async def send(bot: Bot, chat_id: int, messages: Sequence[Outbound], callback_da
             await bot.send_message(chat_id, part, reply_markup=markup if i == len(parts) - 1 else None)
         if message.image:
             await bot.send_photo(chat_id, message.image)
-        if message.file:
-            await bot.send_document(chat_id, message.file)
+        if message.file is not None:
+            await bot.send_document(chat_id, document_of(message.file))

@@ -6,16 +6,27 @@ Channels call `handle`; they never touch the NLU or the database themselves.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.config import Settings
+from bot.core.actions import Action, Context
 from bot.core.messages import Inbound, Outbound
 from bot.core.payloads import parse_payload
 from bot.core.privacy import find_secret, redact
-from bot.flows.engine import DialogueState, Engine, Understanding
+from bot.flows.engine import DialogueState, Engine, Result, Understanding
 from bot.nlu.backends import NluBackend
 from bot.nlu.language import language_scores
 from bot.storage.store import Store, Stored, TurnLog
+from bot.storage.tx import Tx
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
 
 MAX_TEXT = 4000
 
@@ -33,11 +44,42 @@ def decisive_language(text: str, detected: str | None) -> str | None:
 
 
 class Dispatcher:
-    def __init__(self, engine: Engine, nlu: NluBackend, store: Store, session_timeout: timedelta) -> None:
+    """`hooks` run first, in order (hand-over, a booking waiting for typed input); then the `actions` of
+    their intents; everything else goes to the flow engine."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        nlu: NluBackend,
+        store: Store,
+        settings: Settings,
+        *,
+        actions: Mapping[str, Action] | None = None,
+        hooks: Sequence[Action] = (),
+        clock: Clock = utc_now,
+    ) -> None:
         self.engine = engine
         self.nlu = nlu
         self.store = store
-        self.session_timeout = session_timeout
+        self.settings = settings
+        self.session_timeout = timedelta(minutes=settings.conversation.session_timeout_minutes)
+        self.actions = dict(actions or {})
+        self.hooks = tuple(hooks)
+        self.clock = clock
+
+    async def respond(self, context: Context, state: DialogueState, u: Understanding) -> Result:
+        for hook in self.hooks:
+            hooked = await hook(context, state, u)
+            if hooked is not None:
+                return hooked
+        action = self.actions.get(u.intent)
+        if action is not None:
+            if u.language in ("da", "en"):
+                state.language = u.language
+            acted = await action(context, state, u)
+            if acted is not None:
+                return acted
+        return self.engine.respond(state, u)
 
     async def understand(self, text: str) -> Understanding:
         if not text:
@@ -66,12 +108,14 @@ class Dispatcher:
         text = clean_text(inbound.text)
         u = await self.understand(text)
 
-        async def turn(stored: Stored) -> tuple[dict[str, Any], TurnLog, list[Outbound]]:
+        async def turn(stored: Stored, tx: Tx) -> tuple[dict[str, Any], TurnLog, list[Outbound]]:
             state = DialogueState.from_dict(stored.state)
             messages: list[Outbound] = []
-            if stored.updated_at and datetime.now(UTC) - stored.updated_at > self.session_timeout and state.flow:
+            now = self.clock()
+            private = False
+            if stored.updated_at and now - stored.updated_at > self.session_timeout and (state.flow or state.task):
                 state.flow = state.step = None
-                state.paused, state.fallbacks = [], 0
+                state.paused, state.fallbacks, state.task = [], 0, None
                 messages.append(Outbound(self.engine.ui.text("welcome_back", state.language)))
             if u.intent in ("empty", "secret"):
                 if u.language:
@@ -80,11 +124,12 @@ class Dispatcher:
                 messages.append(Outbound(self.engine.ui.text(key, self.engine.ui_language(state))))
                 outcome = u.intent
             else:
-                result = self.engine.respond(state, u)
-                state, outcome = result.state, result.outcome
+                context = Context(self.engine, self.settings, tx, inbound.channel, inbound.sender, now)
+                result = await self.respond(context, state, u)
+                state, outcome, private = result.state, result.outcome, result.private
                 messages += result.messages
             record = TurnLog(
-                redact(text)[:2000],
+                "[removed: personal]" if private else redact(text)[:2000],
                 state.language,
                 u.intent,
                 round(u.confidence, 4),

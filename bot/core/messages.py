@@ -26,14 +26,46 @@ def with_links(text: str, links: tuple[Link, ...] | list[Link]) -> str:
 
 
 @dataclass(frozen=True)
+class File:
+    """A file for the citizen: a link (`url`), and for a file the bot made itself (a calendar entry) its
+    `content` too, so a channel that can upload files (Telegram) sends the file rather than the link.
+    A relative `url` is relative to the bot's own web address (the web chat's page)."""
+
+    url: str
+    name: str = ""
+    mime: str = ""
+    content: str | None = None
+
+
+@dataclass(frozen=True)
 class Outbound:
-    """One bot message: text, with optional buttons, links, image or file (URLs)."""
+    """One bot message: text, with optional buttons, links, image (URL) or file."""
 
     text: str
     buttons: tuple[Button, ...] = ()
     links: tuple[Link, ...] = ()
     image: str | None = None
-    file: str | None = None
+    file: File | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, for messages kept in the database until they are sent (the outbox)."""
+        return {
+            "text": self.text,
+            "buttons": [[b.title, b.payload] for b in self.buttons],
+            "links": [[link.title, link.url] for link in self.links],
+            "image": self.image,
+            "file": None if self.file is None else self.file.__dict__,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Outbound:
+        return cls(
+            raw["text"],
+            tuple(Button(t, p) for t, p in raw.get("buttons", [])),
+            tuple(Link(t, u) for t, u in raw.get("links", [])),
+            raw.get("image"),
+            File(**raw["file"]) if raw.get("file") else None,
+        )
 
 
 @dataclass(frozen=True)

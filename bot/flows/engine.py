@@ -31,6 +31,7 @@ class DialogueState:
     fallbacks: int = 0
     asked_more: bool = False
     tried: list[dict[str, str]] = field(default_factory=list)  # for the eMentor who takes over
+    task: dict[str, str] | None = None  # a handler's multi-step task (booking: stage, place, time…)
 
     def to_dict(self) -> dict[str, Any]:
         # shallow on purpose: the result is serialised at once (dataclasses.asdict deep-copies, slowly)
@@ -59,6 +60,7 @@ class Result:
     state: DialogueState
     messages: list[Outbound]
     outcome: str
+    private: bool = False  # the message held personal data (a name, a phone number): not kept in the turn log
 
 
 Handler = Callable[["Engine", DialogueState, Understanding], Result | None]

@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.db import is_sqlite
 from bot.storage.tables import button_payloads, turns
-from bot.storage.turn_paths import turn_path
+from bot.storage.turn_paths import Work, turn_path
+from bot.storage.tx import Tx
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,7 +69,7 @@ class Stored:
     updated_at: datetime | None  # None for a new conversation
 
 
-TurnFunction = Callable[[Stored], Awaitable[tuple[dict[str, Any], TurnLog, T]]]
+TurnFunction = Callable[[Stored, Tx], Awaitable[tuple[dict[str, Any], TurnLog, T]]]
 
 
 class Store:
@@ -87,26 +88,35 @@ class Store:
         return lock
 
     async def turn(self, channel: str, sender: str, message_id: str | None, fn: TurnFunction[T]) -> T | None:
-        """Run `fn` on the conversation's state and save what it returns; None for a repeated message id."""
-        async with self._lock(channel, sender):
-            for attempt, delay in enumerate((*RETRY_DELAYS, None)):
-                try:
-                    return await self._turn_once(channel, sender, message_id, fn)
-                except _RETRYABLE as exc:
-                    if not _is_outage(exc):
-                        raise
-                    if delay is None:
-                        raise StorageUnavailable(str(exc)) from exc
-                    log.warning("database unavailable (%s), retry %d", exc.__class__.__name__, attempt + 1)
-                    await asyncio.sleep(delay)
-        return None  # pragma: no cover - the loop returns or raises
+        """Run `fn` on the conversation's state and save what it returns; None for a repeated message id.
 
-    async def _turn_once(self, channel: str, sender: str, message_id: str | None, fn: TurnFunction[T]) -> T | None:
-        async def step(state: dict[str, Any], updated_at: datetime | None) -> tuple[dict[str, Any], dict[str, Any], T]:
-            new_state, record, result = await fn(Stored(state, updated_at))
+        `fn` gets the turn's transaction too: what it writes there commits with the conversation."""
+
+        async def step(
+            state: dict[str, Any], updated_at: datetime | None, tx: Tx
+        ) -> tuple[dict[str, Any], dict[str, Any], T]:
+            new_state, record, result = await fn(Stored(state, updated_at), tx)
             return new_state, record.__dict__, result
 
-        return await self._path.run(channel, sender, message_id, step)
+        async with self._lock(channel, sender):
+            return await self._retrying(lambda: self._path.run(channel, sender, message_id, step))
+
+    async def transaction(self, work: Work[T]) -> T:
+        """`work(tx)` in a transaction of its own, retried while the database is briefly away."""
+        return await self._retrying(lambda: self._path.transaction(work))
+
+    async def _retrying(self, attempt_once: Callable[[], Awaitable[T]]) -> T:
+        for attempt, delay in enumerate((*RETRY_DELAYS, None)):
+            try:
+                return await attempt_once()
+            except _RETRYABLE as exc:
+                if not _is_outage(exc):
+                    raise
+                if delay is None:
+                    raise StorageUnavailable(str(exc)) from exc
+                log.warning("database unavailable (%s), retry %d", exc.__class__.__name__, attempt + 1)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     async def recent_turns(self, channel: str, sender: str, limit: int = 50) -> list[dict[str, Any]]:
         query = (

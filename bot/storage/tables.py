@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Float, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text, text
 
 metadata = MetaData()
 
@@ -52,4 +52,148 @@ button_payloads = Table(
     Column("id", String(32), primary_key=True),
     Column("payload", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# ---- escalation: bookings, workshops, hand-over, eMentors, the outbox (migration 0003) -------------------
+# Timestamps are aware UTC everywhere; every timestamp column's name ends in _at or _until (storage/tx.py
+# relies on that to read SQLite's text form back).
+
+_ID = BigInteger().with_variant(Integer, "sqlite")
+
+# eMentor accounts (CLI now, web consoles later). The API token is kept only as a SHA-256 hash.
+ementors = Table(
+    "ementors",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("name", String(80), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("telegram_user_id", BigInteger, unique=True),
+    Column("online_until", DateTime(timezone=True)),
+    Column("active", Integer, nullable=False, server_default="1"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Time an eMentor cannot serve at a location: `places` fewer places in the slots it overlaps (NULL: all).
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("location", String(64), nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("places", Integer),
+    Column("reason", String(200), nullable=False, server_default=""),
+    Column("ementor_id", _ID),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# A citizen's place in a slot or a workshop. `resource` names the slot ("slot:<location>:<start>") or the
+# workshop date ("workshop:<id>:<start>"); `place` is the seat number. The partial unique index on
+# (resource, place) for live bookings is what makes a double booking impossible, in either database.
+bookings = Table(
+    "bookings",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("reference", String(12), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # slot | workshop
+    Column("resource", String(160), nullable=False),
+    Column("place", Integer, nullable=False),
+    Column("location", String(64), nullable=False),
+    Column("workshop", String(64)),
+    Column("starts_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("sender", String(128), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("topic", String(64)),
+    Column("tried", Text, nullable=False, server_default="[]"),  # JSON: flows/steps tried, for the eMentor
+    Column("name", String(80)),
+    Column("phone", String(20)),
+    Column("status", String(16), nullable=False),  # held | booked | cancelled | moved | attended | no_show
+    Column("moved_to", _ID),
+    Column("calendar_key", String(40), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("bookings_owner", "channel", "sender"),
+    Index(
+        "bookings_one_per_place",
+        "resource",
+        "place",
+        unique=True,
+        sqlite_where=text("status IN ('held', 'booked', 'attended', 'no_show')"),
+        postgresql_where=text("status IN ('held', 'booked', 'attended', 'no_show')"),
+    ),
+)
+
+# A citizen waiting for, or talking with, an eMentor. At most one open hand-over per conversation.
+handovers = Table(
+    "handovers",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("channel", String(32), nullable=False),
+    Column("sender", String(128), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("topic", String(64)),
+    Column("tried", Text, nullable=False, server_default="[]"),
+    Column("status", String(16), nullable=False),  # waiting | active | ended | expired | left
+    Column("ementor_id", _ID),
+    Column("ementor_name", String(80)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("taken_at", DateTime(timezone=True)),
+    Column("ended_at", DateTime(timezone=True)),
+    Index(
+        "handovers_one_open",
+        "channel",
+        "sender",
+        unique=True,
+        sqlite_where=text("status IN ('waiting', 'active')"),
+        postgresql_where=text("status IN ('waiting', 'active')"),
+    ),
+)
+
+# What was said during a hand-over, in order: the eMentor's API reads it.
+handover_messages = Table(
+    "handover_messages",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("handover_id", _ID, nullable=False, index=True),
+    Column("author", String(16), nullable=False),  # citizen | ementor | bot
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Events for the eMentors (new booking, hand-over request, cancellation): the JSON API's feed.
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("body", Text, nullable=False),  # JSON
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Messages the bot sends on its own (reminders, eMentor replies, notices to the eMentors' group), written
+# in the same transaction as what caused them and delivered by a worker in any bot process: a row is
+# claimed for a lease, sent, marked sent; a failed send is retried later, and after the last attempt it
+# stays `failed` with its error, for the API and the log.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),  # reminder | handover | notice | system
+    Column("channel", String(32), nullable=False),
+    Column("recipient", String(128), nullable=False),
+    Column("body", Text, nullable=False),  # JSON list of messages
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | sending | sent | failed | cancelled
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("booking_id", _ID),
+    Column("handover_id", _ID),
+    Column("external_id", String(64)),  # the channel's id of the sent message (Telegram message_id)
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("outbox_due", "status", "due_at"),
+    Index("outbox_recipient", "channel", "recipient", "status"),
 )

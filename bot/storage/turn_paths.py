@@ -20,11 +20,13 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from bot.storage.tables import turns
+from bot.storage.tx import PostgresTx, SqliteTx, Tx, sqlite_time
 
 T = TypeVar("T")
 NEVER = datetime.fromtimestamp(0, UTC)  # updated_at of a conversation row created but not yet used
 Loaded = tuple[dict[str, Any], datetime | None]
-Step = Callable[[dict[str, Any], datetime | None], Awaitable[tuple[dict[str, Any], dict[str, Any], T]]]
+Step = Callable[[dict[str, Any], datetime | None, Tx], Awaitable[tuple[dict[str, Any], dict[str, Any], T]]]
+Work = Callable[[Tx], Awaitable[T]]
 
 # the turn log's own columns, from the schema (tables.py), so a new column cannot be forgotten here
 _TURN_COLUMNS = tuple(c.name for c in turns.c if c.name not in ("id", "created_at", "channel", "sender"))
@@ -33,12 +35,11 @@ _TURN_COLUMNS = tuple(c.name for c in turns.c if c.name not in ("id", "created_a
 class TurnPath(Protocol):
     async def run(self, channel: str, sender: str, message_id: str | None, step: Step[T]) -> T | None: ...
 
+    async def transaction(self, work: Work[T]) -> T:
+        """`work` in a transaction of its own (outside a conversation turn), committed when it returns."""
+        ...
+
     async def close(self) -> None: ...
-
-
-def _sqlite_time(moment: datetime) -> str:
-    """The text form SQLAlchemy's SQLite DateTime reads and writes (naive UTC)."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 class SqliteTurns:
@@ -49,6 +50,7 @@ class SqliteTurns:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-turns")
         self._lock = asyncio.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._tx = SqliteTx(self._connection, self._executor)
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -105,18 +107,36 @@ class SqliteTurns:
 
     async def run(self, channel: str, sender: str, message_id: str | None, step: Step[T]) -> T | None:
         loop = asyncio.get_running_loop()
-        now = _sqlite_time(datetime.now(UTC))
+        now = sqlite_time(datetime.now(UTC))
         async with self._lock:
             loaded = await loop.run_in_executor(self._executor, self._begin_and_load, channel, sender, message_id, now)
             if loaded is None:
                 return None
             try:
-                state, turn, result = await step(*loaded)
+                state, turn, result = await step(*loaded, self._tx)
             except BaseException:
                 await loop.run_in_executor(self._executor, self._rollback)
                 raise
             encoded = json.dumps(state, ensure_ascii=False)
             await loop.run_in_executor(self._executor, self._save_and_commit, channel, sender, encoded, turn, now)
+            return result
+
+    def _begin(self) -> None:
+        self._connection().execute("BEGIN IMMEDIATE")
+
+    def _commit(self) -> None:
+        self._connection().execute("COMMIT")
+
+    async def transaction(self, work: Work[T]) -> T:
+        loop = asyncio.get_running_loop()
+        async with self._lock:
+            await loop.run_in_executor(self._executor, self._begin)
+            try:
+                result = await work(self._tx)
+            except BaseException:
+                await loop.run_in_executor(self._executor, self._rollback)
+                raise
+            await loop.run_in_executor(self._executor, self._commit)
             return result
 
     async def close(self) -> None:
@@ -170,7 +190,8 @@ class PostgresTurns:
                 )
                 row = await conn.fetchrow(select, channel, sender)
             updated = row["updated_at"]
-            state, turn, result = await step(json.loads(row["state"]), None if updated == NEVER else updated)
+            loaded = json.loads(row["state"])
+            state, turn, result = await step(loaded, None if updated == NEVER else updated, PostgresTx(conn))
             await conn.execute(
                 "UPDATE conversations SET state = $3, updated_at = $4 WHERE channel = $1 AND sender = $2",
                 channel,
@@ -188,6 +209,11 @@ class PostgresTurns:
                 *(turn[c] for c in _TURN_COLUMNS),
             )
             return result
+
+    async def transaction(self, work: Work[T]) -> T:
+        pool = await self._get_pool()
+        async with pool.acquire() as conn, conn.transaction():
+            return await work(PostgresTx(conn))
 
     async def close(self) -> None:
         if self._pool is not None:

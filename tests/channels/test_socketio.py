@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestServer
 from bot.app import build_app
 from bot.channels.socketio import to_webchat
 from bot.config import Settings, SocketIOSettings
-from bot.core.messages import Button, Link, Outbound
+from bot.core.messages import Button, File, Link, Outbound
 from bot.nlu.backends import BuiltinBackend
 from bot.nlu.classifier import IntentModel
 from bot.storage.store import StorageUnavailable, Store
@@ -369,7 +369,7 @@ def test_to_webchat_emits_only_shapes_the_widget_shows() -> None:
     messages = [
         Outbound("Vælg", buttons=(Button("Ja", "/affirm"),), links=(Link("MitID", "https://mitid.dk"),)),
         Outbound("Se billedet", image="https://example.dk/a.png"),
-        Outbound("Her er filen", file="https://example.dk/a.pdf"),
+        Outbound("Her er filen", file=File("https://example.dk/a.pdf")),
     ]
     assert to_webchat(messages) == [
         {

@@ -24,7 +24,7 @@ from bot.channels.telegram_send import send
 from bot.channels.telegram_webhook import SECRET_HEADER, WEBHOOK_PATH
 from bot.cli import main
 from bot.config import Settings, TelegramSettings
-from bot.core.messages import Inbound, Link, Outbound
+from bot.core.messages import File, Inbound, Link, Outbound
 from bot.nlu.classifier import IntentModel
 from bot.storage.store import Store
 from bot.telegram_main import poll_telegram, set_webhook
@@ -236,7 +236,7 @@ async def test_image_and_file_are_sent_as_photo_and_document(fake: FakeBotApi) -
         "Se her",
         links=(Link("Jobnet", "https://job.jobnet.dk"), Link("Ring", "tel:+4533669000")),
         image="https://example.org/step.png",
-        file="https://example.org/guide.pdf",
+        file=File("https://example.org/guide.pdf"),
     )
     async with Bot(TOKEN, base_url=fake.base_url) as bot:
         await send(bot, CHAT, [message], CallbackData(NoTable()))

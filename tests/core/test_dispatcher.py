@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +22,10 @@ from tests.conftest import app_settings
 
 
 def dispatcher(model: IntentModel, store: Store, timeout: timedelta = timedelta(minutes=30)) -> Dispatcher:
-    return Dispatcher(build_engine(app_settings()), BuiltinBackend(model, Thresholds()), store, timeout)
+    base = app_settings()
+    minutes = int(timeout.total_seconds() // 60)
+    settings = replace(base, conversation=replace(base.conversation, session_timeout_minutes=minutes))
+    return Dispatcher(build_engine(settings), BuiltinBackend(model, Thresholds()), store, settings)
 
 
 async def test_inactive_conversation_starts_afresh(project_model: IntentModel, store: Store) -> None:
@@ -35,16 +39,16 @@ async def test_inactive_conversation_starts_afresh(project_model: IntentModel, s
 async def test_database_hiccup_is_retried(
     project_model: IntentModel, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = Store._turn_once
+    real = store._path.run
     failures = {"left": 2}
 
-    async def flaky(self: Store, *args: Any) -> Any:
+    async def flaky(*args: Any) -> Any:
         if failures["left"]:
             failures["left"] -= 1
             raise OperationalError("SELECT 1", {}, Exception("connection refused"))
-        return await real(self, *args)
+        return await real(*args)
 
-    monkeypatch.setattr(Store, "_turn_once", flaky)
+    monkeypatch.setattr(store._path, "run", flaky)
     monkeypatch.setattr(store_module, "RETRY_DELAYS", (0.01, 0.01, 0.01))
     replies = await dispatcher(project_model, store).handle(Inbound("rest", "per", "hej"))
     assert replies and failures["left"] == 0
@@ -54,10 +58,10 @@ async def test_database_hiccup_is_retried(
 async def test_database_away_for_good_raises(
     project_model: IntentModel, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def down(self: Store, *args: Any) -> Any:
+    async def down(*args: Any) -> Any:
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
-    monkeypatch.setattr(Store, "_turn_once", down)
+    monkeypatch.setattr(store._path, "run", down)
     monkeypatch.setattr(store_module, "RETRY_DELAYS", (0.01,))
     with pytest.raises(StorageUnavailable):
         await dispatcher(project_model, store).handle(Inbound("rest", "kim", "hej"))
