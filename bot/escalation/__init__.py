@@ -1,0 +1,1 @@
+"""Escalation to a person: notices to the eMentors, live hand-over, eMentor accounts."""

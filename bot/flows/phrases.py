@@ -1,0 +1,45 @@
+"""A family of the bot's phrases in Danish and English (`flows/ui/booking.yml`, `flows/ui/handover.yml`).
+
+Each file maps a key to `{da: …, en: …}`; `{name}` placeholders are filled when the phrase is used. The
+handlers that speak them check at start-up that every key they use is there (`require`), so a missing
+phrase stops the bot with file and key, not a citizen's conversation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.flows.loader import FlowError, read_text
+from bot.flows.model import Text
+from bot.yaml_nodes import NodeReader, compose
+
+
+@dataclass(frozen=True)
+class Phrases:
+    source: str
+    phrases: dict[str, Text]
+
+    def get(self, key: str, language: str, **values: object) -> str:
+        return self.phrases[key].get(language).format(**values)
+
+    def require(self, keys: Iterable[str]) -> Phrases:
+        missing = sorted(set(keys) - set(self.phrases))
+        if missing:
+            raise FlowError(f"{self.source}: missing {', '.join(missing)}")
+        return self
+
+
+def load_phrases(path: str | Path) -> Phrases:
+    source = str(path)
+    root = compose(Path(path).read_text(encoding="utf-8"), source, FlowError)
+    reader = NodeReader(source, FlowError)
+    if root is None:
+        raise FlowError(f"{source}:1: empty file")
+    top = reader.mapping(root, "the file")
+    reader.only_keys(top, {"version", "phrases"}, "the file")
+    if "phrases" not in top:
+        raise FlowError(f"{source}:1: missing `phrases`")
+    items = reader.mapping(top["phrases"][1], "phrases")
+    return Phrases(source, {key: read_text(value, reader, f"phrases.{key}") for key, (_, value) in items.items()})
