@@ -7,10 +7,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.api import model_parse
+from bot.api import ementor, model_parse
+from bot.booking.places import validate as validate_booking
+from bot.booking.texts import phrases as booking_phrases
 from bot.channels import rest, socketio, telegram_webhook
 from bot.config import ConfigError, Settings
 from bot.core.dispatcher import Clock, Dispatcher, utc_now
+from bot.delivery import setup as delivery
+from bot.escalation.desk import Desk
 from bot.flows.engine import Engine
 from bot.flows.loader import load_flows
 from bot.flows.ui import load_ui
@@ -22,7 +26,7 @@ from bot.nlu.trainer import ensure_model
 from bot.storage.db import make_engine
 from bot.storage.migrate import upgrade
 from bot.storage.store import Store
-from bot.web import pages
+from bot.web import calendar, pages
 from handlers import ACTIONS, HANDLERS, HOOKS
 
 log = logging.getLogger(__name__)
@@ -41,6 +45,8 @@ def build_engine(settings: Settings) -> Engine:
     missing = [intent for intent in catalogue() if intent not in flows]
     if missing:
         raise ConfigError(f"conversation.flows: no flow for {', '.join(missing)} in {folder}")
+    validate_booking(settings.booking)  # wrong hours, dates or workshop places stop start-up, naming the setting
+    booking_phrases(settings)
     return Engine(flows, load_ui(folder / "ui" / "texts.yml"), HANDLERS)
 
 
@@ -48,11 +54,13 @@ def build_dispatcher(settings: Settings, backend: NluBackend, store: Store, cloc
     return Dispatcher(build_engine(settings), backend, store, settings, actions=ACTIONS, hooks=HOOKS, clock=clock)
 
 
-def build_app(settings: Settings, model: IntentModel, store: Store | None = None) -> web.Application:
+def build_app(
+    settings: Settings, model: IntentModel, store: Store | None = None, clock: Clock = utc_now
+) -> web.Application:
     app = web.Application(client_max_size=256 * 1024)
     backend = make_backend(settings, model)
     store = store or Store(make_engine(settings.database.url))
-    dispatcher = build_dispatcher(settings, backend, store)
+    dispatcher = build_dispatcher(settings, backend, store, clock)
     app[model_parse.BACKEND_KEY] = backend
     app[model_parse.MODEL_INFO_KEY] = {
         "model_file": str(Path(settings.nlu.model)),
@@ -62,9 +70,14 @@ def build_app(settings: Settings, model: IntentModel, store: Store | None = None
     }
     pages.add_routes(app)  # the chat at / with its static files under /static/, the NLU try-out at /nlu
     model_parse.add_routes(app)
+    ementor.add_routes(app, store, settings, dispatcher.clock)  # the eMentors' JSON API under /api/ementor/
+    calendar.add_routes(app, store, settings, dispatcher.clock)  # GET /calendar/{key}.ics
     rest.add_routes(app, dispatcher)
-    socketio.add_routes(app, dispatcher, settings.socketio.cors_allowed_origins)
-    telegram_webhook.mount(app, dispatcher, store, settings)  # only with EMENTOR_TELEGRAM_TOKEN set
+    webchat = socketio.add_routes(app, dispatcher, settings.socketio.cors_allowed_origins)
+    desk = Desk(store, settings, dispatcher.clock)  # the eMentors' Telegram group
+    telegram_webhook.mount(app, dispatcher, store, settings, desk)  # only with EMENTOR_TELEGRAM_TOKEN set
+    # reminders, eMentor replies and notices: pushed to Telegram and socket.io, pulled by REST clients
+    delivery.mount(app, delivery.build_worker(settings, store, socketio_server=webchat.server, clock=dispatcher.clock))
 
     async def close(app: web.Application) -> None:
         await backend.close()

@@ -87,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("dir")
     export.add_argument("--nlu", action="append", help="YAML file or folder (default: nlu.data)")
     export.set_defaults(func=cmd_export_rasa)
+
+    from bot.escalation import mentor_cli  # `ementor mentor add|list|block|unblock`
+
+    mentor_cli.add_commands(commands)
+
+    from bot.delivery import outbox_cli  # `ementor outbox`
+
+    outbox_cli.add_commands(commands)
     return parser
 
 

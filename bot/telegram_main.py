@@ -14,9 +14,12 @@ from telegram.error import InvalidToken
 
 from bot.app import build_dispatcher, prepare_model
 from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel, build_application
+from bot.channels.telegram_group import TelegramGroup
 from bot.channels.telegram_polling import poll
 from bot.channels.telegram_webhook import SECRET_ENV, webhook_secret
 from bot.config import ConfigError, Settings
+from bot.delivery.setup import build_worker, close_worker
+from bot.escalation.desk import Desk
 from bot.nlu.backends import make_backend
 from bot.nlu.classifier import IntentModel
 from bot.storage.db import make_engine
@@ -35,16 +38,22 @@ def require_token(settings: Settings) -> str:
 async def poll_telegram(
     settings: Settings, model: IntentModel, store: Store, stop: asyncio.Event, timeout: float = 10.0
 ) -> None:
-    """Answer Telegram updates fetched with getUpdates until `stop` is set."""
+    """Answer Telegram updates fetched with getUpdates until `stop` is set; meanwhile send the outbox's
+    Telegram messages."""
     token = require_token(settings)
     backend = make_backend(settings, model)
+    dispatcher = build_dispatcher(settings, backend, store)
+    worker = build_worker(settings, store, clock=dispatcher.clock)  # reminders and replies to Telegram chats
     try:
         application = build_application(token, settings.telegram.base_url, polling=True)
-        channel = TelegramChannel(application, build_dispatcher(settings, backend, store), store)
+        group = TelegramGroup(Desk(store, settings, dispatcher.clock))  # the eMentors' group
+        channel = TelegramChannel(application, dispatcher, store, group)
+        await worker.start()
         await poll(channel, stop, timeout)
     except InvalidToken:
         raise ConfigError(REJECTED) from None  # PTB's own message repeats the token
     finally:
+        await close_worker(worker)
         await backend.close()
 
 

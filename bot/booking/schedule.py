@@ -66,19 +66,31 @@ def slots(location: Location, first_day: date, days: int) -> list[Slot]:
     return sorted(out)
 
 
+@dataclass(frozen=True)
+class Block:
+    """Time eMentors cannot serve at a location: `places` fewer places (None: the whole slot)."""
+
+    start: datetime
+    end: datetime
+    places: int | None = None
+
+
 def free_places(
     candidates: Iterable[Slot],
-    blocked: Iterable[tuple[datetime, datetime]],
+    blocked: Iterable[Block | tuple[datetime, datetime]],
     booked: Mapping[tuple[str, datetime], int],
     now: datetime,
 ) -> list[tuple[Slot, int]]:
-    """(slot, free places) for future slots not overlapping blocked time and not full."""
-    blocks = list(blocked)
+    """(slot, free places) for future slots not full; a block takes its places from every slot it overlaps."""
+    blocks = [b if isinstance(b, Block) else Block(b[0], b[1]) for b in blocked]
     out: list[tuple[Slot, int]] = []
     for slot in candidates:
-        if slot.start <= now or any(start < slot.end and slot.start < end for start, end in blocks):
+        if slot.start <= now:
             continue
         free = slot.capacity - booked.get((slot.location, slot.start), 0)
+        for block in blocks:
+            if block.start < slot.end and slot.start < block.end:
+                free -= slot.capacity if block.places is None else block.places
         if free > 0:
             out.append((slot, free))
     return out

@@ -21,6 +21,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot.channels.telegram_buttons import CallbackData, PayloadTable
+from bot.channels.telegram_group import TelegramGroup
 from bot.channels.telegram_send import send
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import Inbound, Outbound
@@ -47,9 +48,16 @@ def build_application(token: str, base_url: str, *, polling: bool) -> PtbApplica
 
 
 class TelegramChannel:
-    def __init__(self, application: PtbApplication, dispatcher: Dispatcher, payloads: PayloadTable) -> None:
+    def __init__(
+        self,
+        application: PtbApplication,
+        dispatcher: Dispatcher,
+        payloads: PayloadTable,
+        group: TelegramGroup | None = None,
+    ) -> None:
         self.application = application
         self.dispatcher = dispatcher
+        self.group = group  # the eMentors' group: its updates never reach the dispatcher
         self.callback_data = CallbackData(payloads)
         application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.on_message))
         application.add_handler(CallbackQueryHandler(self.on_callback))
@@ -58,6 +66,9 @@ class TelegramChannel:
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, chat = update.message, update.effective_chat
         if message is None or chat is None:
+            return
+        if self.group is not None and self.group.handles(chat.id):
+            await self.group.on_message(update, context)
             return
         text = message.text or ""
         if _START.fullmatch(text):
@@ -72,6 +83,9 @@ class TelegramChannel:
             return
         if chat is None or not query.data:  # a game or an inline-mode message: not ours
             await query.answer()
+            return
+        if self.group is not None and self.group.handles(chat.id):
+            await self.group.on_button(query, await self.callback_data.decode(query.data))
             return
         replies = await self.turn(chat.id, query.data, update.update_id, pressed=True)
         if replies is None:

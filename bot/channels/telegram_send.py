@@ -45,13 +45,17 @@ def document_of(file: File) -> str | InputFile:
     return file.url
 
 
-async def send(bot: Bot, chat_id: int, messages: Sequence[Outbound], callback_data: CallbackData) -> None:
+async def send(bot: Bot, chat_id: int, messages: Sequence[Outbound], callback_data: CallbackData) -> list[int]:
+    """Send `messages` in order; the Telegram message ids, in the order sent."""
+    sent: list[int] = []
     for message in messages:
         markup = await keyboard(message, callback_data)
         parts = text_parts(message) or (["…"] if markup else [])
         for i, part in enumerate(parts):
-            await bot.send_message(chat_id, part, reply_markup=markup if i == len(parts) - 1 else None)
+            reply = await bot.send_message(chat_id, part, reply_markup=markup if i == len(parts) - 1 else None)
+            sent.append(reply.message_id)
         if message.image:
-            await bot.send_photo(chat_id, message.image)
+            sent.append((await bot.send_photo(chat_id, message.image)).message_id)
         if message.file is not None:
-            await bot.send_document(chat_id, document_of(message.file))
+            sent.append((await bot.send_document(chat_id, document_of(message.file))).message_id)
+    return sent

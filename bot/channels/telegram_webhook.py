@@ -24,6 +24,7 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot.channels.telegram import TelegramChannel, build_application
 from bot.channels.telegram_buttons import PayloadTable
+from bot.channels.telegram_group import GroupDesk, TelegramGroup
 from bot.config import ConfigError, Settings
 from bot.core.dispatcher import Dispatcher
 
@@ -94,7 +95,13 @@ class Webhook:
                 return
 
 
-def mount(app: web.Application, dispatcher: Dispatcher, payloads: PayloadTable, settings: Settings) -> None:
+def mount(
+    app: web.Application,
+    dispatcher: Dispatcher,
+    payloads: PayloadTable,
+    settings: Settings,
+    desk: GroupDesk | None = None,
+) -> None:
     """Serve the webhook when a bot token is set; otherwise log one line and leave the app without it."""
     if not settings.telegram_token:
         log.info("Telegram channel off: EMENTOR_TELEGRAM_TOKEN is not set")
@@ -104,7 +111,8 @@ def mount(app: web.Application, dispatcher: Dispatcher, payloads: PayloadTable, 
         log.warning("Telegram webhook off: set %s (and give it to setWebhook) to receive updates", SECRET_ENV)
         return
     application = build_application(settings.telegram_token, settings.telegram.base_url, polling=False)
-    hook = Webhook(TelegramChannel(application, dispatcher, payloads), secret)
+    group = TelegramGroup(desk) if desk is not None else None  # the eMentors' group, when configured
+    hook = Webhook(TelegramChannel(application, dispatcher, payloads, group), secret)
     app.router.add_post(WEBHOOK_PATH, hook.handle)
     app.on_startup.append(hook.start)
     app.on_cleanup.append(hook.stop)

@@ -1,4 +1,4 @@
-"""Writing to the outbox: a message to send later (a reminder) or now (an eMentor's reply, a notice).
+"""The outbox: a message to send later (a reminder) or now (an eMentor's reply, a notice), and reading it.
 
 Rows are written inside the transaction that causes them (a booking writes its reminders, a hand-over its
 notice), so a message exists exactly when its cause does. The worker (delivery/worker.py) sends them.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from bot.core.messages import Outbound
 from bot.storage.tx import Tx
@@ -55,3 +56,41 @@ async def cancel_for_booking(tx: Tx, booking_id: int, kind: str = "reminder") ->
 
 def messages_of(body: str) -> list[Outbound]:
     return [Outbound.from_dict(raw) for raw in json.loads(body)]
+
+
+async def pull(tx: Tx, channel: str, recipient: str, now: datetime) -> list[Outbound]:
+    """The recipient's due messages on a pull channel (REST), marked sent as they are handed out.
+
+    The UPDATE claims each row once: a second poll at the same moment (another tab, another bot process)
+    finds them sent already, so a message is shown once. Rows come back in the order they were due."""
+    rows = await tx.fetch(
+        "UPDATE outbox SET status = 'sent', sent_at = :now, attempts = attempts + 1"
+        " WHERE channel = :channel AND recipient = :recipient AND status = 'pending' AND due_at <= :now"
+        " RETURNING id, body, due_at",
+        channel=channel,
+        recipient=recipient,
+        now=now,
+    )
+    rows.sort(key=lambda row: (row["due_at"], row["id"]))
+    return [message for row in rows for message in messages_of(row["body"])]
+
+
+DELIVERY_COLUMNS = (
+    "id, kind, channel, recipient, status, attempts, last_error, due_at, sent_at, created_at, booking_id,"
+    " handover_id, external_id"
+)
+
+
+async def list_deliveries(tx: Tx, status: str | None, limit: int = 100) -> list[dict[str, Any]]:
+    """The latest deliveries (newest due first), of one status or all; without the messages themselves."""
+    where = "WHERE status = :status" if status is not None else ""
+    params: dict[str, Any] = {"limit": limit} | ({"status": status} if status is not None else {})
+    return await tx.fetch(
+        f"SELECT {DELIVERY_COLUMNS} FROM outbox {where} ORDER BY due_at DESC, id DESC LIMIT :limit", **params
+    )
+
+
+async def count_by_status(tx: Tx) -> dict[str, int]:
+    """How many deliveries are in each status (pending, sending, sent, failed, cancelled)."""
+    rows = await tx.fetch("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status ORDER BY status")
+    return {str(row["status"]): int(row["n"]) for row in rows}

@@ -138,6 +138,7 @@ handovers = Table(
     Column("status", String(16), nullable=False),  # waiting | active | ended | expired | left
     Column("ementor_id", _ID),
     Column("ementor_name", String(80)),
+    Column("ementor_telegram_id", BigInteger),  # taken in the eMentors' Telegram group, by this user
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("taken_at", DateTime(timezone=True)),
     Column("ended_at", DateTime(timezone=True)),

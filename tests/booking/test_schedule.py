@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot.booking.holidays import danish_holidays, easter_sunday
-from bot.booking.schedule import COPENHAGEN, Location, OpeningHours, free_places, slots
+from bot.booking.schedule import COPENHAGEN, Block, Location, OpeningHours, free_places, slots
 
 MON_TO_THU = tuple(OpeningHours(d, time(9, 0), time(12, 0)) for d in range(4))
 WORKSHOP = Location("lærkevej", MON_TO_THU, slot_minutes=30, capacity=2)
@@ -58,3 +58,15 @@ def test_blocked_time_full_slots_and_the_past_are_not_free() -> None:
     }
     free = {s.start.strftime("%H:%M"): n for s, n in free_places(day, blocked, booked, now)}
     assert free == {"09:30": 1, "11:30": 2}
+
+
+def test_a_block_of_some_places_leaves_the_others() -> None:
+    two = Location("gkl", WORKSHOP.hours, capacity=3)
+    day = slots(two, date(2026, 11, 30), 1)
+    now = datetime(2026, 11, 30, 8, 0, tzinfo=COPENHAGEN)
+    ten = datetime(2026, 11, 30, 10, 0, tzinfo=COPENHAGEN)
+    blocked = [Block(ten, ten + timedelta(minutes=45), places=2)]  # overlaps 10.00 and 10.30
+    booked = {("gkl", ten): 1}
+    free = {s.start.strftime("%H:%M"): n for s, n in free_places(day, blocked, booked, now)}
+    assert "10:00" not in free  # 3 - 2 blocked - 1 booked
+    assert free["10:30"] == 1 and free["09:00"] == 3

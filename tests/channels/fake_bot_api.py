@@ -49,6 +49,7 @@ class FakeBotApi:
         self.token = token
         self.calls: list[Call] = []
         self.updates: list[dict[str, Any]] = []
+        self.refuse: dict[str, tuple[int, str]] = {}  # method -> (error code, description) to answer with
         self._changed = asyncio.Condition()
         self._ids = itertools.count(1)
         app = web.Application()
@@ -84,10 +85,17 @@ class FakeBotApi:
         if request.match_info["token"] != self.token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         method = request.match_info["method"]
-        params = decode({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+        form = await request.post()
+        params = decode({k: v for k, v in form.items() if isinstance(v, str)})
+        for key, value in form.items():  # an uploaded file (sendDocument with the file itself)
+            if isinstance(value, web.FileField):
+                params[key] = {"filename": value.filename, "content": value.file.read().decode("utf-8", "replace")}
         async with self._changed:
             self.calls.append(Call(method, params))
             self._changed.notify_all()
+        if method in self.refuse:
+            code, description = self.refuse[method]
+            return web.json_response({"ok": False, "error_code": code, "description": description}, status=code)
         answer = getattr(self, f"_{method}", None)
         if answer is None:
             return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)

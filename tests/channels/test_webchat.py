@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ from aiohttp.test_utils import TestServer
 
 from bot.app import build_app
 from bot.channels import rest
-from bot.core.messages import Inbound, Outbound
+from bot.core.messages import Button, File, Inbound, Outbound
+from bot.delivery.outbox import enqueue
 from bot.nlu.classifier import IntentModel
 from bot.storage.store import StorageUnavailable, Store
 from tests.conftest import ROOT, app_settings
@@ -349,3 +351,30 @@ async def test_clear_message_when_the_server_is_unreachable(page: tuple[Any, Pro
     await expect(tab.locator("#notice")).to_contain_text("Der er ingen forbindelse til chatten lige nu")
     await expect(tab.get_by_role("button", name="Prøv igen")).to_be_visible()
     await expect(tab.locator("#input")).to_have_value("hej")
+
+
+async def test_a_message_from_the_outbox_appears_without_typing_with_a_calendar_download(
+    page: tuple[Any, Problems], store: Store
+) -> None:
+    tab, problems = page
+    await opened(tab)
+    sender = await tab.evaluate("() => JSON.parse(localStorage.getItem('ementor-webchat-v1')).sender")
+    ics = File("calendar/ABC123.ics", "ementor.ics", "text/calendar", "BEGIN:VCALENDAR")
+    confirmation = Outbound("Hej, det er Mette fra eMentor-teamet. Din tid er torsdag den 3. december kl. 10.30.")
+    choice = Outbound("Passer tiden?", buttons=(Button("Ja, tak", "/affirm"), Button("Nej", "/deny")), file=ics)
+    now = datetime.now(UTC)
+    await store.transaction(lambda tx: enqueue(tx, "handover", "rest", sender, [confirmation, choice], now, now))
+
+    await expect(tab.locator("#log .msg.bot p").filter(has_text="Mette fra eMentor-teamet")).to_have_count(1)
+    await expect(choices(tab)).to_have_text(["Ja, tak", "Nej"])
+    download = tab.get_by_role("link", name="Gem i kalender")
+    await expect(download).to_have_attribute("download", "ABC123.ics")
+    await expect(download).to_have_attribute("href", re.compile(r"/calendar/ABC123\.ics$"))
+    await expect(tab.locator("[aria-live=polite]")).to_contain_text("Mette fra eMentor-teamet")
+    box = await download.bounding_box()
+    assert box is not None and box["height"] >= 48
+
+    await tab.reload()  # kept in the history, shown once
+    await expect(tab.get_by_role("link", name="Gem i kalender")).to_have_count(1)
+    await expect(tab.locator("#log .msg.bot p").filter(has_text="Mette fra eMentor-teamet")).to_have_count(1)
+    assert not problems, problems

@@ -1,6 +1,8 @@
 // The citizens' chat: talks to the REST channel (POST webhooks/rest/webhook), keeps the conversation in
 // localStorage, shows the last bot message's buttons as big choices. Bot and user text is only ever put
 // into the page as text (textContent / text nodes), never as HTML.
+// Messages the bot sends on its own (an eMentor's reply, a reminder) wait on the server: the page asks for
+// them (GET webhooks/rest/messages) every few seconds while it is visible, as REST cannot push.
 "use strict";
 
 (() => {
@@ -8,6 +10,9 @@
   const ENDPOINT = "webhooks/rest/webhook"; // relative: works when the bot is served under a path prefix
   const TIMEOUT_MS = 20000;
   const MAX_HISTORY = 200;
+  const MESSAGES = "webhooks/rest/messages";
+  const POLL_MS = 3000;
+  const MAX_POLL_MS = 60000; // after errors the wait doubles up to this
 
   const TEXTS = {
     da: {
@@ -30,6 +35,7 @@
       failed: "Noget gik galt. Prøv igen om et øjeblik.",
       image: "Se billedet",
       file: "Åbn filen",
+      calendar: "Gem i kalender",
     },
     en: {
       title: "Digital help",
@@ -51,6 +57,7 @@
       failed: "Something went wrong. Please try again in a moment.",
       image: "See the picture",
       file: "Open the file",
+      calendar: "Save to calendar",
     },
   };
 
@@ -71,7 +78,7 @@
   const isText = (v) => typeof v === "string";
   const validButton = (b) => b && isText(b.title) && isText(b.payload);
   const validEntry = (e) => e && (e.who === "bot" || e.who === "user") && isText(e.text) &&
-    (e.url === undefined || isText(e.url));
+    (e.url === undefined || isText(e.url)) && (e.download === undefined || e.download === true);
 
   function loadState() {
     try {
@@ -109,6 +116,30 @@
       const parsed = new URL(url);
       return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed : null;
     } catch (_) { return null; }
+  }
+
+  // A file the bot made (a calendar entry) is served by the bot itself: a relative address is fine.
+  function safeFileHref(url) {
+    try {
+      const parsed = new URL(url, document.baseURI);
+      return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed : null;
+    } catch (_) { return null; }
+  }
+
+  const isCalendar = (url) => {
+    const parsed = safeFileHref(url);
+    return Boolean(parsed) && /\.ics$/i.test(parsed.pathname);
+  };
+
+  function downloadLink(entry) {
+    const parsed = safeFileHref(entry.url);
+    if (!parsed) return null;
+    const a = document.createElement("a");
+    a.href = parsed.href;
+    a.className = "download";
+    a.setAttribute("download", decodeURIComponent(parsed.pathname.split("/").pop() || "") || "kalender.ics");
+    a.textContent = entry.text;
+    return a;
   }
 
   function link(parsed, cls) {
@@ -175,7 +206,10 @@
     who.className = "visually-hidden";
     who.textContent = t(entry.who === "bot" ? "bot" : "you") + " ";
     const body = document.createElement("p");
-    if (entry.who === "bot" && entry.url) {
+    if (entry.who === "bot" && entry.url && entry.download) {
+      const a = downloadLink(entry);
+      if (a) body.append(a);
+    } else if (entry.who === "bot" && entry.url) {
       const parsed = safeHref(entry.url);
       if (parsed) {
         const a = link(parsed);
@@ -260,7 +294,11 @@
       if (!reply || typeof reply !== "object") continue;
       if (isText(reply.text) && reply.text) entries.push({ who: "bot", text: reply.text });
       if (isText(reply.image)) entries.push({ who: "bot", text: t("image"), url: reply.image });
-      if (isText(reply.attachment)) entries.push({ who: "bot", text: t("file"), url: reply.attachment });
+      if (isText(reply.attachment)) {
+        entries.push(isCalendar(reply.attachment)
+          ? { who: "bot", text: t("calendar"), url: reply.attachment, download: true }
+          : { who: "bot", text: t("file"), url: reply.attachment });
+      }
       if (Array.isArray(reply.buttons) && reply.buttons.length) choices = reply.buttons.filter(validButton);
     }
     return { entries, choices };
@@ -345,6 +383,55 @@
     if (focusWillGo) (el.choices.querySelector("button") || el.input).focus({ preventScroll: true });
   }
 
+  // ---- messages the bot sends on its own ------------------------------------------------------------------
+  let pollTimer = null;
+  let pollWait = POLL_MS;
+  let polling = false;
+
+  function schedulePoll(wait) {
+    clearTimeout(pollTimer);
+    pollTimer = document.hidden ? null : setTimeout(poll, wait);
+  }
+
+  function showArrived(replies) {
+    const { entries, choices } = botEntries(replies);
+    if (!entries.length && !choices.length) return;
+    const firstNew = state.history.length;
+    state.history.push(...entries);
+    if (choices.length) state.choices = choices; // else the open question's choices stay
+    saveState();
+    renderAll();
+    const first = el.log.children[firstNew];
+    if (first) first.scrollIntoView({ block: "start" });
+    if (entries.length) announce(entries.map((e) => e.text).join("\n"));
+  }
+
+  async function poll() {
+    if (polling || document.hidden) return;
+    if (busy) { schedulePoll(POLL_MS); return; } // after the reply, so messages stay in order
+    polling = true;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+    try {
+      const response = await fetch(MESSAGES + "?sender=" + encodeURIComponent(state.sender), {
+        cache: "no-store", signal: controller.signal,
+      });
+      if (!response.ok) throw new Error(String(response.status));
+      showArrived(await response.json());
+      pollWait = POLL_MS;
+    } catch (_) {
+      pollWait = Math.min(pollWait * 2, MAX_POLL_MS); // quietly: the citizen sees a notice only when sending
+    } finally {
+      clearTimeout(timer);
+      polling = false;
+    }
+    schedulePoll(pollWait);
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) { clearTimeout(pollTimer); pollTimer = null; } else { pollWait = POLL_MS; poll(); }
+  });
+
   el.form.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = el.input.value.trim();
@@ -376,4 +463,5 @@
   renderAll();
   if (state.history.length) el.log.lastElementChild.scrollIntoView({ block: "start" });
   else send("/greet", null); // a first visit opens with the welcome and the topics
+  schedulePoll(POLL_MS);
 })();

@@ -83,6 +83,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("ementor_id", _ID),
         sa.Column("ementor_name", sa.String(80)),
+        sa.Column("ementor_telegram_id", sa.BigInteger),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("taken_at", sa.DateTime(timezone=True)),
         sa.Column("ended_at", sa.DateTime(timezone=True)),

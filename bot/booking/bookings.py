@@ -1,0 +1,252 @@
+"""Bookings rows: reserve a place, confirm, cancel, move, attendance — the one place that writes `bookings`.
+
+A slot (or a workshop date) is a `resource` with `capacity` places. Reserving tries each place with
+INSERT … ON CONFLICT DO NOTHING: the partial unique index `bookings_one_per_place` lets only one live row
+hold a place, so two citizens (two bot processes, two databases' worth of races) can never share one; a full
+slot simply gives no row. A `held` place (the citizen is still typing name and phone) lapses after
+HOLD_MINUTES, so an abandoned booking never blocks a slot for long.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.delivery.outbox import cancel_for_booking
+from bot.storage.tx import Tx
+
+Row = dict[str, Any]
+HOLD_MINUTES = 15
+REFERENCE_ALPHABET = "ACDEFHJKLMNPRTWXY3479"  # no 0/O, 1/I/L look-alikes, no 5/S, 8/B, 2/Z
+LIVE = ("booked", "attended", "no_show")  # plus `held` while it is fresh
+ATTENDANCE = ("attended", "no_show")
+_COLUMNS = (
+    "id, reference, kind, resource, place, location, workshop, starts_at, ends_at, channel, sender, language,"
+    " topic, tried, name, phone, status, moved_to, calendar_key, created_at, updated_at"
+)
+_LIVE_SQL = "(status IN ('booked', 'attended', 'no_show') OR (status = 'held' AND created_at > :hold_cutoff))"
+
+
+def resource_of(kind: str, key: str, start: datetime) -> str:
+    """`slot:<location>:<UTC start>` or `workshop:<id>:<UTC start>`: one name per bookable time."""
+    return f"{kind}:{key}:{start.astimezone(UTC).strftime('%Y-%m-%dT%H:%MZ')}"
+
+
+def new_reference() -> str:
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
+def hold_cutoff(now: datetime) -> datetime:
+    return now - timedelta(minutes=HOLD_MINUTES)
+
+
+@dataclass(frozen=True)
+class Request:
+    """Who wants which time; what the eMentor needs to know about why."""
+
+    kind: str  # slot | workshop
+    resource: str
+    capacity: int
+    location: str
+    starts_at: datetime
+    ends_at: datetime
+    channel: str
+    sender: str
+    language: str
+    workshop: str | None = None
+    topic: str | None = None
+    tried: list[dict[str, str]] = field(default_factory=list)
+    name: str | None = None
+    phone: str | None = None
+
+
+async def _lapse_holds(tx: Tx, resource: str, now: datetime) -> None:
+    await tx.execute(
+        "UPDATE bookings SET status = 'cancelled', updated_at = :now"
+        " WHERE resource = :resource AND status = 'held' AND created_at <= :hold_cutoff",
+        resource=resource,
+        now=now,
+        hold_cutoff=hold_cutoff(now),
+    )
+
+
+async def reserve(tx: Tx, request: Request, status: str, now: datetime) -> Row | None:
+    """A new booking in the first free place of the resource (status `held` or `booked`); None when full."""
+    await tx.durable()
+    await _lapse_holds(tx, request.resource, now)
+    for _ in range(3):
+        reference = new_reference()
+        for place in range(request.capacity):
+            rows = await tx.fetch(
+                f"INSERT INTO bookings ({_COLUMNS.replace('id, ', '', 1)}) VALUES (:reference, :kind, :resource,"
+                " :place, :location, :workshop, :starts_at, :ends_at, :channel, :sender, :language, :topic, :tried,"
+                " :name, :phone, :status, NULL, :calendar_key, :now, :now) ON CONFLICT DO NOTHING RETURNING id",
+                reference=reference,
+                kind=request.kind,
+                resource=request.resource,
+                place=place,
+                location=request.location,
+                workshop=request.workshop,
+                starts_at=request.starts_at,
+                ends_at=request.ends_at,
+                channel=request.channel,
+                sender=request.sender,
+                language=request.language,
+                topic=request.topic,
+                tried=json.dumps(request.tried, ensure_ascii=False),
+                name=request.name,
+                phone=request.phone,
+                status=status,
+                calendar_key=secrets.token_urlsafe(24),
+                now=now,
+            )
+            if rows:
+                return await by_id(tx, int(rows[0]["id"]))
+        if not await tx.fetch("SELECT 1 AS x FROM bookings WHERE reference = :r", r=reference):
+            return None  # every place taken (not a clash of references)
+    return None
+
+
+def tried_of(row: Row) -> list[dict[str, str]]:
+    tried: list[dict[str, str]] = json.loads(row["tried"] or "[]")
+    return tried
+
+
+async def by_id(tx: Tx, booking_id: int) -> Row | None:
+    rows = await tx.fetch(f"SELECT {_COLUMNS} FROM bookings WHERE id = :id", id=booking_id)
+    return rows[0] if rows else None
+
+
+async def by_reference(tx: Tx, reference: str) -> Row | None:
+    rows = await tx.fetch(f"SELECT {_COLUMNS} FROM bookings WHERE reference = :r", r=reference.strip().upper()[:12])
+    return rows[0] if rows else None
+
+
+async def by_calendar_key(tx: Tx, key: str) -> Row | None:
+    rows = await tx.fetch(f"SELECT {_COLUMNS} FROM bookings WHERE calendar_key = :k", k=key[:40])
+    return rows[0] if rows else None
+
+
+async def owned(tx: Tx, reference: str, channel: str, sender: str, now: datetime) -> Row | None:
+    """The citizen's own booked, future booking with this reference; None for anyone else's or a past one."""
+    row = await by_reference(tx, reference)
+    if row is None or (row["channel"], row["sender"]) != (channel, sender):
+        return None
+    if row["status"] != "booked" or row["starts_at"] <= now:
+        return None
+    return row
+
+
+async def confirm(tx: Tx, booking_id: int, name: str | None, phone: str | None, now: datetime) -> Row | None:
+    """A held place becomes booked (with the name and phone given); None when the hold has lapsed."""
+    await tx.durable()
+    changed = await tx.execute(
+        "UPDATE bookings SET status = 'booked', name = :name, phone = :phone, updated_at = :now"
+        " WHERE id = :id AND status = 'held'",
+        id=booking_id,
+        name=name,
+        phone=phone,
+        now=now,
+    )
+    return await by_id(tx, booking_id) if changed else None
+
+
+async def cancel(tx: Tx, booking_id: int, now: datetime, status: str = "cancelled") -> bool:
+    """Free the place at once and drop the reminders not yet sent."""
+    changed = await tx.execute(
+        "UPDATE bookings SET status = :status, updated_at = :now WHERE id = :id AND status IN ('held', 'booked')",
+        id=booking_id,
+        status=status,
+        now=now,
+    )
+    if changed:
+        await cancel_for_booking(tx, booking_id)
+    return changed > 0
+
+
+async def mark_moved(tx: Tx, booking_id: int, moved_to: int, now: datetime) -> bool:
+    """The old booking of a move: `moved`, pointing to the new one; its place is free at once."""
+    changed = await tx.execute(
+        "UPDATE bookings SET status = 'moved', moved_to = :moved_to, updated_at = :now"
+        " WHERE id = :id AND status = 'booked'",
+        id=booking_id,
+        moved_to=moved_to,
+        now=now,
+    )
+    if changed:
+        await cancel_for_booking(tx, booking_id)
+    return changed > 0
+
+
+async def for_owner(tx: Tx, channel: str, sender: str, now: datetime) -> list[Row]:
+    """The citizen's booked times still to come, soonest first."""
+    return await tx.fetch(
+        f"SELECT {_COLUMNS} FROM bookings WHERE channel = :channel AND sender = :sender AND status = 'booked'"
+        " AND starts_at > :now ORDER BY starts_at, id",
+        channel=channel,
+        sender=sender,
+        now=now,
+    )
+
+
+async def has_place(tx: Tx, resource: str, channel: str, sender: str, now: datetime) -> bool:
+    """The citizen already holds a live place in this slot or workshop date."""
+    rows = await tx.fetch(
+        f"SELECT 1 AS x FROM bookings WHERE resource = :resource AND channel = :channel AND sender = :sender"
+        f" AND {_LIVE_SQL}",
+        resource=resource,
+        channel=channel,
+        sender=sender,
+        hold_cutoff=hold_cutoff(now),
+    )
+    return bool(rows)
+
+
+async def taken_places(tx: Tx, kind: str, start: datetime, end: datetime, now: datetime) -> dict[str, int]:
+    """Live places per resource for bookings of `kind` starting in [start, end)."""
+    rows = await tx.fetch(
+        f"SELECT resource, COUNT(*) AS n FROM bookings WHERE kind = :kind AND starts_at >= :start"
+        f" AND starts_at < :end AND {_LIVE_SQL} GROUP BY resource",
+        kind=kind,
+        start=start,
+        end=end,
+        hold_cutoff=hold_cutoff(now),
+    )
+    return {str(r["resource"]): int(r["n"]) for r in rows}
+
+
+async def mark_attendance(tx: Tx, reference: str, status: str, now: datetime) -> dict[str, Any] | None:
+    """An eMentor marks a booking attended or no-show; None for an unknown reference or a booking not live."""
+    if status not in ATTENDANCE:
+        raise ValueError(f"status must be one of {ATTENDANCE}")
+    row = await by_reference(tx, reference)
+    if row is None or row["status"] not in LIVE:
+        return None
+    await tx.execute(
+        "UPDATE bookings SET status = :status, updated_at = :now WHERE id = :id", id=row["id"], status=status, now=now
+    )
+    await cancel_for_booking(tx, int(row["id"]))
+    return await by_id(tx, int(row["id"]))
+
+
+async def list_bookings(
+    tx: Tx, start: datetime | None, end: datetime | None, status: str | None
+) -> list[dict[str, Any]]:
+    """Bookings starting in [start, end) (open ends allowed), optionally of one status, soonest first."""
+    where = ["1 = 1"]
+    params: dict[str, Any] = {}
+    if start is not None:
+        where.append("starts_at >= :start")
+        params["start"] = start
+    if end is not None:
+        where.append("starts_at < :end")
+        params["end"] = end
+    if status is not None:
+        where.append("status = :status")
+        params["status"] = status
+    return await tx.fetch(
+        f"SELECT {_COLUMNS} FROM bookings WHERE {' AND '.join(where)} ORDER BY starts_at, id", **params
+    )

@@ -1,0 +1,109 @@
+"""What follows a booking change, in the same transaction: reminders in the outbox, a notice to the eMentors.
+
+Reminders are outbox rows (due the day before at 17.00 Copenhagen time and `remind_hours_before` hours
+before), so they survive restarts and are sent once by whichever bot process claims them; cancelling or
+moving a booking cancels the ones not yet sent. A reminder whose time has passed is not written.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from bot.booking import words
+from bot.booking.schedule import COPENHAGEN
+from bot.booking.texts import is_phone, phrases, place_of, reminder
+from bot.config import BookingSettings, Settings
+from bot.core.messages import Button
+from bot.core.payloads import format_payload
+from bot.delivery.outbox import enqueue
+from bot.escalation.notices import notify
+from bot.storage.tx import Tx
+
+DAY_BEFORE_AT = time(17, 0)
+
+
+def reminder_times(starts_at: datetime, settings: BookingSettings, now: datetime) -> list[datetime]:
+    """When to remind, soonest first: future times only, never two at the same moment."""
+    due: set[datetime] = set()
+    if settings.remind_day_before:
+        day = starts_at.astimezone(COPENHAGEN).date() - timedelta(days=1)
+        due.add(datetime.combine(day, DAY_BEFORE_AT, COPENHAGEN))
+    if settings.remind_hours_before:
+        due.add(starts_at - timedelta(hours=settings.remind_hours_before))
+    return sorted(d for d in due if now < d < starts_at)
+
+
+async def schedule_reminders(tx: Tx, settings: Settings, row: dict[str, Any], now: datetime) -> int:
+    message = reminder(settings, row, row["language"])
+    due = reminder_times(row["starts_at"], settings.booking, now)
+    for moment in due:
+        await enqueue(tx, "reminder", row["channel"], row["sender"], [message], moment, now, booking_id=int(row["id"]))
+    return len(due)
+
+
+def notice_body(settings: Settings, row: dict[str, Any]) -> dict[str, Any]:
+    """What the eMentor needs: time, place, language, topic and steps tried; a first name if given; the phone
+    number only for a call-back."""
+    tried = json.loads(row["tried"] or "[]")
+    failed = [t["step"] for t in tried if t.get("outcome") in ("failed", "escalate")]
+    body: dict[str, Any] = {
+        "reference": row["reference"],
+        "kind": row["kind"],
+        "location": row["location"],
+        "workshop": row["workshop"],
+        "starts_at": row["starts_at"].isoformat(),
+        "language": row["language"],
+        "channel": row["channel"],
+        "topic": row["topic"],
+        "steps": tried,
+        "failed_at": failed[-1] if failed else None,
+        "status": row["status"],
+    }
+    if row["name"]:
+        body["name"] = row["name"]
+    if is_phone(settings, row) and row["phone"]:
+        body["phone"] = row["phone"]
+    return body
+
+
+async def after_booking(tx: Tx, settings: Settings, row: dict[str, Any], now: datetime, moved_from: str = "") -> None:
+    """Reminders for the citizen, a notice for the eMentors (with attendance buttons)."""
+    await schedule_reminders(tx, settings, row, now)
+    p = phrases(settings)
+    when, place = words.when(row["starts_at"], "da"), place_of(settings, row, "da")
+    if moved_from:
+        text = p.get("notice_moved", "da", old=moved_from, ref=row["reference"], when=when, place=place)
+    else:
+        text = p.get(
+            "notice_booking",
+            "da",
+            ref=row["reference"],
+            when=when,
+            place=place,
+            speaks=row["language"],
+            topic=row["topic"] or "-",
+        )
+    ref = row["reference"]
+    buttons = [
+        Button(p.get("b_attended", "da"), format_payload("attended", ref=ref)),
+        Button(p.get("b_no_show", "da"), format_payload("no_show", ref=ref)),
+    ]
+    body = notice_body(settings, row) | ({"moved_from": moved_from} if moved_from else {})
+    await notify(
+        tx, settings, now, "booking_moved" if moved_from else "booking", body, text, buttons, booking_id=int(row["id"])
+    )
+
+
+async def after_cancel(tx: Tx, settings: Settings, row: dict[str, Any], now: datetime) -> None:
+    p = phrases(settings)
+    text = p.get(
+        "notice_cancelled",
+        "da",
+        ref=row["reference"],
+        when=words.when(row["starts_at"], "da"),
+        place=place_of(settings, row, "da"),
+    )
+    body = notice_body(settings, row) | {"status": "cancelled"}
+    await notify(tx, settings, now, "booking_cancelled", body, text, booking_id=int(row["id"]))

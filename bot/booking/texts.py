@@ -1,0 +1,106 @@
+"""What the citizen reads about a booking: the confirmation, the reminder, the calendar file.
+
+Pure message building from a bookings row and the settings; the words live in flows/ui/booking.yml so they
+can be changed without code. Only the citizen's own reference, time and place: a reminder shown on a locked
+phone screen says nothing more.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from bot.booking import words
+from bot.booking.ics import Event, calendar
+from bot.booking.places import find_location, find_workshop
+from bot.config import Settings
+from bot.core.messages import Button, File, Link, Outbound
+from bot.core.payloads import format_payload
+from bot.flows.phrases import Phrases, load_phrases
+
+KEYS = (
+    "choose_place", "choose_time", "choose_new_time", "no_times", "no_later", "ask_confirm", "taken", "taken_none",
+    "bad_time", "already", "ask_name", "ask_phone", "ask_phone_required", "bad_name", "bad_phone", "hold_lapsed",
+    "booked", "moved", "joined", "details", "phone_details", "bring", "calendar", "map", "reminder", "my_list",
+    "my_none", "which_cancel", "ask_cancel", "cancelled", "left", "not_yours", "workshops_list", "workshop_line",
+    "workshops_none", "workshop_full", "workshop_bad", "hours_intro", "hours_line", "closed_holidays", "danish",
+    "english", "b_yes_book", "b_other_time", "b_later", "b_other_place", "b_skip", "b_my", "b_cancel_or_move",
+    "b_cancel", "b_move", "b_yes_cancel", "b_keep", "b_move_instead", "b_book", "b_workshops", "b_join",
+    "b_attended", "b_no_show", "notice_booking", "notice_cancelled", "notice_moved",
+)  # fmt: skip
+
+
+@lru_cache(maxsize=8)
+def _load(path: str) -> Phrases:
+    return load_phrases(path).require(KEYS)
+
+
+def phrases(settings: Settings) -> Phrases:
+    """flows/ui/booking.yml, read once, every key checked."""
+    return _load(str(Path(settings.conversation.flows) / "ui" / "booking.yml"))
+
+
+def place_of(settings: Settings, row: dict[str, Any], lang: str) -> str:
+    """The location's name (a workshop: its title and location)."""
+    location = find_location(settings.booking, row["location"])
+    name = location.name.get(lang) if location else row["location"]
+    workshop = find_workshop(settings.booking, row["workshop"] or "") if row["kind"] == "workshop" else None
+    return f"{workshop.title.get(lang)}, {name}" if workshop else name
+
+
+def is_phone(settings: Settings, row: dict[str, Any]) -> bool:
+    location = find_location(settings.booking, row["location"])
+    return location is not None and location.kind == "phone"
+
+
+def calendar_file(settings: Settings, row: dict[str, Any], lang: str, now: datetime) -> File:
+    p = phrases(settings)
+    location = find_location(settings.booking, row["location"])
+    bring = location.bring.get(lang) if location else ""
+    where = place_of(settings, row, lang) + (f", {location.address}" if location and location.address else "")
+    description = f"Reference: {row['reference']}" + (f"\n{p.get('bring', lang, bring=bring)}" if bring else "")
+    event = Event(
+        f"{row['reference']}@ementor-bot", row["starts_at"], row["ends_at"], f"eMentor: {where}", where, description
+    )
+    return File(
+        f"calendar/{row['calendar_key']}.ics", f"ementor-{row['reference']}.ics", "text/calendar", calendar(event, now)
+    )
+
+
+def manage_buttons(p: Phrases, lang: str) -> tuple[Button, ...]:
+    return (
+        Button(p.get("b_my", lang), format_payload("my_bookings")),
+        Button(p.get("b_cancel_or_move", lang), format_payload("cancel_booking")),
+    )
+
+
+def confirmation(settings: Settings, row: dict[str, Any], lang: str, now: datetime, intro: str) -> list[Outbound]:
+    """`intro` ("booked" | "moved" | "joined"), the time in words, place and address, map, what to bring, .ics."""
+    p = phrases(settings)
+    location = find_location(settings.booking, row["location"])
+    when = words.when(row["starts_at"], lang, now)
+    if is_phone(settings, row):
+        body = p.get("phone_details", lang, when=when, phone=row["phone"] or "", ref=row["reference"])
+    else:
+        address = location.address if location else ""
+        body = p.get(
+            "details", lang, when=when, place=place_of(settings, row, lang), address=address, ref=row["reference"]
+        )
+    text = f"{p.get(intro, lang)}\n{body}".replace("\n\n", "\n")
+    bring = location.bring.get(lang) if location else ""
+    if bring:
+        text += "\n\n" + p.get("bring", lang, bring=bring)
+    links = (Link(p.get("map", lang), location.map_url),) if location and location.map_url else ()
+    return [
+        Outbound(text, (), links),
+        Outbound(p.get("calendar", lang), manage_buttons(p, lang), file=calendar_file(settings, row, lang, now)),
+    ]
+
+
+def reminder(settings: Settings, row: dict[str, Any], lang: str) -> Outbound:
+    p = phrases(settings)
+    when = words.when(row["starts_at"], lang)
+    text = p.get("reminder", lang, when=when, place=place_of(settings, row, lang), ref=row["reference"])
+    return Outbound(text, manage_buttons(p, lang))

@@ -1,0 +1,28 @@
+"""Whether a citizen asking for a person can get one now: an eMentor online, at a time eMentors work.
+
+An eMentor says they are online (API or `/online` in the group) for a few hours; the opening hours of the
+locations (booking settings, holidays and closed dates included) say when eMentors work at all. With no
+locations configured, being online is enough.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.booking.places import location_of
+from bot.booking.schedule import COPENHAGEN, slots
+from bot.config import BookingSettings, Settings
+from bot.escalation.accounts import online_count
+from bot.storage.tx import Tx
+
+
+def open_now(booking: BookingSettings, now: datetime) -> bool:
+    """Some location is open at `now` (always true when none is configured)."""
+    if not booking.locations:
+        return True
+    today = now.astimezone(COPENHAGEN).date()
+    return any(s.start <= now < s.end for loc in booking.locations for s in slots(location_of(loc), today, 1))
+
+
+async def ementor_available(tx: Tx, settings: Settings, now: datetime) -> bool:
+    return open_now(settings.booking, now) and await online_count(tx, now) > 0

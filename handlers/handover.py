@@ -1,0 +1,106 @@
+"""The citizen's side of a live hand-over: asking for a person, waiting in the queue, talking, leaving.
+
+`talk_to_human` queues the citizen when an eMentor is online and it is a working hour, and otherwise starts
+the booking flow with one line saying why. The hook `in_handover` runs before anything else in a turn: while
+a citizen waits, what they write is kept for the eMentor and the bot answers with the queue position (at
+most once a minute, so a citizen writing several lines is not flooded); while an eMentor has the
+conversation, everything goes to the eMentor and the bot says nothing at all.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.core.actions import Action, Context
+from bot.core.messages import Button, Outbound
+from bot.core.payloads import format_payload, parse_payload
+from bot.escalation import handover
+from bot.escalation.availability import ementor_available
+from bot.escalation.topic import topic_of
+from bot.flows.engine import DialogueState, Result, Understanding
+
+LEAVE = frozenset({"leave_queue", "book_ementor", "stop"})
+QUIET = timedelta(minutes=1)  # the waiting citizen hears the queue position at most this often
+
+
+def _queue_buttons(ctx: Context, language: str) -> tuple[Button, ...]:
+    p = handover.phrases(ctx.settings)
+    return (
+        Button(p.get("button_book_instead", language), format_payload("book_ementor")),
+        Button(p.get("button_leave", language), format_payload("leave_queue")),
+    )
+
+
+async def _booking(ctx: Context, state: DialogueState, u: Understanding, intro: Outbound) -> Result:
+    """The booking flow (helper module handlers/booking.py when registered), after `intro`."""
+    from handlers import ACTIONS  # the registry imports this module
+
+    asked = Understanding("book_ementor", u.text, 1.0, (), {}, u.language)
+    action = ACTIONS.get("book_ementor")
+    result = await action(ctx, state, asked) if action is not None else None
+    if result is None:
+        result = ctx.engine.respond(state, asked)
+    return Result(result.state, [intro, *result.messages], result.outcome, result.private)
+
+
+async def _position(ctx: Context, state: DialogueState, row: handover.Row, key: str) -> Outbound:
+    language = ctx.language(state)
+    position = await handover.queue_position(ctx.tx, row)
+    minutes = await handover.wait_minutes(ctx.tx, ctx.settings, ctx.now, position)
+    text = handover.phrases(ctx.settings).get(key, language, position=position, minutes=minutes)
+    await handover.note(ctx.tx, int(row["id"]), "bot", text, ctx.now)
+    return Outbound(text, _queue_buttons(ctx, language))
+
+
+async def talk_to_human(ctx: Context, state: DialogueState, u: Understanding) -> Result:
+    language = ctx.language(state)
+    if not await ementor_available(ctx.tx, ctx.settings, ctx.now):
+        return await _booking(ctx, state, u, Outbound(handover.phrases(ctx.settings).get("nobody_online", language)))
+    topic = topic_of(state)
+    flow = ctx.engine.flows.get(topic.flow or "")
+    title = flow.title.get(handover.GROUP_LANGUAGE) if flow is not None else None
+    row, _ = await handover.request(ctx.tx, ctx.settings, ctx.now, ctx.channel, ctx.sender, language, topic, title)
+    state.asked_more = False
+    state.fallbacks = 0
+    return Result(state, [await _position(ctx, state, row, "queued")], "handover_queued")
+
+
+async def leave_queue(ctx: Context, state: DialogueState, u: Understanding) -> Result:
+    """Only reached outside a hand-over (the hook handles it inside one): nothing to leave."""
+    note = Outbound(handover.phrases(ctx.settings).get("not_in_queue", ctx.language(state)))
+    menu = ctx.engine.menu(state, "not_in_queue")
+    return Result(menu.state, [note, *menu.messages], menu.outcome)
+
+
+async def in_handover(ctx: Context, state: DialogueState, u: Understanding) -> Result | None:
+    """Run first in every turn: None unless the conversation has a waiting or active hand-over."""
+    row = await handover.open_for(ctx.tx, ctx.channel, ctx.sender)
+    if row is None:
+        return None
+    p = handover.phrases(ctx.settings)
+    language = ctx.language(state)
+    if row["status"] == "active":
+        if u.intent == "leave_queue":  # the citizen's own "end" button
+            await handover.leave(ctx.tx, ctx.settings, ctx.now, row)
+            menu = ctx.engine.menu(state, "handover_ended")
+            return Result(menu.state, [Outbound(p.get("ended_by_you", language)), *menu.messages], menu.outcome)
+        await handover.citizen_says(ctx.tx, ctx.settings, ctx.now, row, u.text)
+        return Result(state, [], "relayed", private=True)
+    if u.intent in LEAVE:
+        await handover.leave(ctx.tx, ctx.settings, ctx.now, row)
+        left = Outbound(p.get("left", language))
+        if u.intent == "book_ementor":
+            return await _booking(ctx, state, u, left)
+        menu = ctx.engine.menu(state, "left_queue")
+        return Result(menu.state, [left, *menu.messages], menu.outcome)
+    typed = parse_payload(u.text) is None
+    if typed:
+        await handover.citizen_says(ctx.tx, ctx.settings, ctx.now, row, u.text)
+    last = await handover.last_note_at(ctx.tx, int(row["id"]), "bot")
+    if u.intent != "talk_to_human" and last is not None and ctx.now - last < QUIET:
+        return Result(state, [], "waiting", private=typed)
+    return Result(state, [await _position(ctx, state, row, "still_waiting")], "waiting", private=typed)
+
+
+ACTIONS: dict[str, Action] = {"talk_to_human": talk_to_human, "leave_queue": leave_queue}
+HOOKS: tuple[Action, ...] = (in_handover,)

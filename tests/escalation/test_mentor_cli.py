@@ -1,0 +1,77 @@
+"""`ementor mentor …` run as an administrator would (the functions behind it are tested on both databases)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.escalation import accounts
+from bot.storage.db import make_engine
+from bot.storage.store import Store
+
+CONFIG = """\
+version: 1
+database:
+  url: sqlite+aiosqlite:///bot.db
+booking:
+  locations:
+    - id: vaerkstedet
+      name: {da: "Det digitale værksted"}
+      hours: {monday: "9.00-12.00"}
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "config.yml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return path
+
+
+def run(config: Path, *args: str) -> int:
+    return main(["--config", str(config), "mentor", *args])
+
+
+def test_add_prints_a_working_token_once(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(config, "add", "Anna  Hansen", "--telegram-user-id", "9001") == 0
+    out = capsys.readouterr().out
+    token = next(line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("API token:"))
+    assert "shown only now" in out
+
+    async def check() -> None:
+        store = Store(make_engine(f"sqlite+aiosqlite:///{config.parent / 'bot.db'}"))
+        try:
+            me = await store.transaction(lambda tx: accounts.authenticate(tx, token))
+            assert me is not None and me["name"] == "Anna Hansen" and me["telegram_user_id"] == 9001
+        finally:
+            await store.close()
+
+    asyncio.run(check())
+    assert run(config, "list") == 0
+    listed = capsys.readouterr().out
+    assert "#1  Anna Hansen  (telegram 9001, offline)" in listed and token not in listed
+
+
+def test_block_and_unblock(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(config, "block", "vaerkstedet", "2026-12-07 09:00", "2026-12-07 10:00", "--reason", "kursus") == 0
+    assert "block #1: vaerkstedet 2026-12-07 09:00 – 2026-12-07 10:00, all places" in capsys.readouterr().out
+    assert run(config, "unblock", "1") == 0
+    assert run(config, "unblock", "1") == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("block", "nowhere", "2026-12-07 09:00", "2026-12-07 10:00"),
+        ("block", "vaerkstedet", "7/12 9:00", "2026-12-07 10:00"),
+        ("block", "vaerkstedet", "2026-12-07 10:00", "2026-12-07 09:00"),
+        ("block", "vaerkstedet", "2026-12-07 09:00", "2026-12-07 10:00", "--places", "0"),
+        ("add", " "),
+    ],
+)
+def test_mistakes_are_explained(config: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]) -> None:
+    assert run(config, *args) == 2
+    assert capsys.readouterr().err.startswith("config error:")

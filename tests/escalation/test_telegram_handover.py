@@ -1,0 +1,165 @@
+"""A live hand-over end to end on Telegram: the citizen's private chat and the eMentors' group, both through
+the real python-telegram-bot stack against the fake Bot API; the app's own delivery worker sends the
+notices and relayed messages (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import build_app
+from bot.config import DeliverySettings, HandoverSettings, Settings
+from bot.core.dispatcher import utc_now
+from bot.escalation import accounts
+from bot.nlu.classifier import IntentModel
+from bot.storage.store import Store
+from tests.channels.fake_bot_api import FakeBotApi
+from tests.channels.test_telegram import CHAT, deliver, message_update, telegram_settings
+
+Client = TestClient[Any, Any]
+GROUP = -100777
+ANNA, BO = 9001, 9002  # Anna has an eMentor account linked to her Telegram user; Bo is only in the group
+_ids = itertools.count(50_000)
+
+
+def settings(fake: FakeBotApi) -> Settings:
+    return telegram_settings(
+        fake,
+        handover=HandoverSettings(telegram_group_chat_id=GROUP),
+        delivery=DeliverySettings(poll_seconds=0.05, retry_seconds=0.1),
+    )
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi() as api:
+        yield api
+
+
+@pytest.fixture
+async def client(project_model: IntentModel, store: Store, fake: FakeBotApi) -> AsyncIterator[Client]:
+    async with TestClient(TestServer(build_app(settings(fake), project_model, store))) as test_client:
+        yield test_client
+
+
+def member(user_id: int) -> dict[str, Any]:
+    return {"id": user_id, "is_bot": False, "first_name": {ANNA: "Anna", BO: "Bo"}[user_id]}
+
+
+def group_message(user_id: int, text: str, reply_to: int | None = None) -> dict[str, Any]:
+    chat = {"id": GROUP, "type": "supergroup", "title": "eMentorer"}
+    message: dict[str, Any] = {
+        "message_id": next(_ids), "date": 1_767_000_000, "chat": chat, "from": member(user_id), "text": text
+    }  # fmt: skip
+    if reply_to is not None:
+        message["reply_to_message"] = {"message_id": reply_to, "date": 1_767_000_000, "chat": chat, "text": "…"}
+    return {"update_id": next(_ids), "message": message}
+
+
+def press(user_id: int, data: str) -> dict[str, Any]:
+    update_id = next(_ids)
+    shown = {"message_id": next(_ids), "date": 1_767_000_000, "chat": {"id": GROUP, "type": "supergroup"}}
+    query = {"id": f"q{update_id}", "from": member(user_id), "chat_instance": "g", "data": data, "message": shown}
+    return {"update_id": update_id, "callback_query": query}
+
+
+async def sent_to(fake: FakeBotApi, chat_id: int, count: int) -> list[dict[str, Any]]:
+    """The first `count` messages sent to `chat_id`, waiting for the delivery worker when needed."""
+    for _ in range(300):
+        found = [c for c in fake.sent("sendMessage") if c["chat_id"] == chat_id]
+        if len(found) >= count:
+            return found
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"only {len(found)} of {count} messages to {chat_id}: {[c['text'] for c in found]}")
+
+
+def callback_of(message: dict[str, Any], index: int = 0) -> str:
+    data: str = message["reply_markup"]["inline_keyboard"][index][0]["callback_data"]
+    return data
+
+
+async def answers(fake: FakeBotApi, count: int) -> list[str]:
+    calls = await fake.wait_for("answerCallbackQuery", count)
+    return [c.get("text", "") for c in calls]
+
+
+async def test_full_round_trip_in_the_group(client: Client, fake: FakeBotApi, store: Store) -> None:
+    ementor_id, _ = await store.transaction(lambda tx: accounts.create_ementor(tx, "Anna Hansen", ANNA, utc_now()))
+    await store.transaction(lambda tx: accounts.set_online(tx, ementor_id, utc_now() + timedelta(hours=1)))
+
+    assert await deliver(client, message_update(CHAT, text="jeg vil tale med et menneske")) == 200
+    citizen = await sent_to(fake, CHAT, 1)
+    assert citizen[0]["text"].startswith("Du er nr. 1 i køen")
+    notice = (await sent_to(fake, GROUP, 1))[0]
+    assert notice["text"].startswith("🙋 Samtale #") and str(CHAT) not in notice["text"]
+    take = callback_of(notice)
+    assert take.startswith("/take")
+
+    await deliver(client, press(ANNA, take))
+    await deliver(client, press(BO, take))  # a moment too late
+    assert await answers(fake, 2) == ["Du har taget samtalen.", "Allerede taget af Anna Hansen."]
+    assert (await sent_to(fake, CHAT, 2))[1]["text"] == "Du taler nu med Anna, eMentor. Skriv dit spørgsmål her."
+    taken = (await sent_to(fake, GROUP, 2))[1]
+    assert taken["text"].startswith("✅ Anna Hansen har taget samtale")
+    end = callback_of(taken)
+
+    await deliver(client, message_update(CHAT, text="min app siger fejl 1234"))
+    relayed = (await sent_to(fake, GROUP, 3))[2]
+    assert relayed["text"].endswith(": min app siger fejl 1234")
+    assert len([c for c in fake.sent("sendMessage") if c["chat_id"] == CHAT]) == 2  # the bot said nothing
+
+    relayed_id = await external_id_of(store, relayed["text"])
+    await deliver(client, group_message(ANNA, "Prøv at genstarte telefonen", reply_to=relayed_id))
+    assert (await sent_to(fake, CHAT, 3))[2]["text"] == "Anna (eMentor): Prøv at genstarte telefonen"
+    await deliver(client, group_message(BO, "Jeg kan også hjælpe", reply_to=relayed_id))
+    assert (await sent_to(fake, GROUP, 4))[3]["text"].startswith("Kun den eMentor, der har taget samtalen")
+    await deliver(client, group_message(BO, "kaffe?"))  # the eMentors' own talk: ignored
+
+    await deliver(client, press(BO, end))
+    await deliver(client, press(ANNA, end))
+    assert (await answers(fake, 4))[2:] == [
+        "Kun den eMentor, der har taget samtalen, kan skrive eller afslutte den.",
+        "Samtalen er afsluttet.",
+    ]
+    ended = (await sent_to(fake, CHAT, 4))[3]
+    assert ended["text"].startswith("eMentoren har afsluttet samtalen")
+    await deliver(client, message_update(CHAT, text="hvordan bestiller jeg straffeattest"))
+    assert len(await sent_to(fake, CHAT, 5)) >= 5  # the bot answers again
+    assert await store.recent_turns("telegram", str(GROUP)) == []  # the group never reached the dispatcher
+
+
+async def external_id_of(store: Store, text: str) -> int:
+    rows = await store.transaction(
+        lambda tx: tx.fetch("SELECT body, external_id FROM outbox WHERE recipient = :g", g=str(GROUP))
+    )
+    return next(int(r["external_id"]) for r in rows if text in r["body"])
+
+
+async def test_presence_commands(client: Client, fake: FakeBotApi, store: Store) -> None:
+    await store.transaction(lambda tx: accounts.create_ementor(tx, "Anna Hansen", ANNA, utc_now()))
+    await deliver(client, group_message(ANNA, "/online@ementor_test_bot"))
+    await deliver(client, group_message(BO, "/online"))
+    said = [c["text"] for c in await sent_to(fake, GROUP, 2)]
+    assert said[0].startswith("Du er online til kl.") and said[1].startswith("Din Telegram-konto er ikke knyttet")
+    assert await store.transaction(lambda tx: accounts.online_count(tx, utc_now())) == 1
+    await deliver(client, group_message(ANNA, "/offline"))
+    assert (await sent_to(fake, GROUP, 3))[2]["text"] == "Du er offline."
+    assert await store.transaction(lambda tx: accounts.online_count(tx, utc_now())) == 0
+
+
+async def test_forged_group_buttons_change_nothing(client: Client, fake: FakeBotApi) -> None:
+    for data in ('/take{"h":"99999"}', '/take{"h":"x; drop"}', '/end{"h":"1"}', '/attended{"ref":"NOPE"}', "/hack"):
+        await deliver(client, press(BO, data))
+    assert await answers(fake, 5) == [
+        "Samtalen er ikke længere åben.",
+        "Samtalen er ikke længere åben.",
+        "Samtalen er ikke længere åben.",
+        "Den booking findes ikke (eller er aflyst).",
+        "",
+    ]
