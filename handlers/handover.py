@@ -15,7 +15,7 @@ from bot.core.actions import Action, Context
 from bot.core.messages import Button, Outbound
 from bot.core.payloads import format_payload, parse_payload
 from bot.escalation import handover
-from bot.escalation.availability import ementor_available
+from bot.escalation.availability import unavailable_because
 from bot.escalation.topic import topic_of
 from bot.flows.engine import DialogueState, Result, Understanding
 
@@ -54,8 +54,9 @@ async def _position(ctx: Context, state: DialogueState, row: handover.Row, key: 
 
 async def talk_to_human(ctx: Context, state: DialogueState, u: Understanding) -> Result:
     language = ctx.language(state)
-    if not await ementor_available(ctx.tx, ctx.settings, ctx.now):
-        return await _booking(ctx, state, u, Outbound(handover.phrases(ctx.settings).get("nobody_online", language)))
+    why = await unavailable_because(ctx.tx, ctx.settings, ctx.now)
+    if why is not None:
+        return await _booking(ctx, state, u, Outbound(handover.phrases(ctx.settings).get(why, language)))
     topic = topic_of(state)
     flow = ctx.engine.flows.get(topic.flow or "")
     title = flow.title.get(handover.GROUP_LANGUAGE) if flow is not None else None

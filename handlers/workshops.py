@@ -19,7 +19,7 @@ from bot.flows.engine import DialogueState, Result, Understanding
 from handlers.booking import button
 from handlers.my_bookings import cancel_confirm
 
-MAX_LISTED = 6
+MAX_LISTED = 3  # the next three dates: a phone screen, not a catalogue
 DAY_NAMES = {
     "da": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),

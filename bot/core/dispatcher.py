@@ -108,10 +108,11 @@ class Dispatcher:
         text = clean_text(inbound.text)
         u = await self.understand(text)
 
+        now = self.clock()
+
         async def turn(stored: Stored, tx: Tx) -> tuple[dict[str, Any], TurnLog, list[Outbound]]:
             state = DialogueState.from_dict(stored.state)
             messages: list[Outbound] = []
-            now = self.clock()
             private = False
             if stored.updated_at and now - stored.updated_at > self.session_timeout and (state.flow or state.task):
                 state.flow = state.step = None
@@ -140,4 +141,4 @@ class Dispatcher:
             )
             return state.to_dict(), record, messages
 
-        return await self.store.turn(inbound.channel, inbound.sender, inbound.message_id, turn)
+        return await self.store.turn(inbound.channel, inbound.sender, inbound.message_id, turn, now)

@@ -24,5 +24,10 @@ def open_now(booking: BookingSettings, now: datetime) -> bool:
     return any(s.start <= now < s.end for loc in booking.locations for s in slots(location_of(loc), today, 1))
 
 
-async def ementor_available(tx: Tx, settings: Settings, now: datetime) -> bool:
-    return open_now(settings.booking, now) and await online_count(tx, now) > 0
+async def unavailable_because(tx: Tx, settings: Settings, now: datetime) -> str | None:
+    """None when an eMentor can take a citizen now; else the phrase key saying why not (closed, nobody online)."""
+    if not open_now(settings.booking, now):
+        return "closed_now"
+    if await online_count(tx, now) == 0:
+        return "nobody_online"
+    return None

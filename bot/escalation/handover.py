@@ -36,7 +36,7 @@ LOCAL = ZoneInfo("Europe/Copenhagen")
 MAX_TEXT = 4000
 GROUP_LANGUAGE = "da"  # the eMentors' own language
 KEYS = (
-    "queued", "still_waiting", "nobody_online", "left", "not_in_queue", "taken", "ementor_says", "ended",
+    "queued", "still_waiting", "nobody_online", "closed_now", "left", "not_in_queue", "taken", "ementor_says", "ended",
     "ended_by_you", "expired", "button_book_instead", "button_leave", "button_helped", "button_book", "button_menu",
     "group_request", "group_take", "group_end", "group_taken", "group_citizen", "group_ended", "group_left",
     "group_expired", "nothing", "no_topic", "you_took", "already_taken", "not_open", "you_ended", "not_yours",

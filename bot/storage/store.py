@@ -87,10 +87,14 @@ class Store:
             self._locks[(channel, sender)] = lock
         return lock
 
-    async def turn(self, channel: str, sender: str, message_id: str | None, fn: TurnFunction[T]) -> T | None:
+    async def turn(
+        self, channel: str, sender: str, message_id: str | None, fn: TurnFunction[T], now: datetime | None = None
+    ) -> T | None:
         """Run `fn` on the conversation's state and save what it returns; None for a repeated message id.
 
-        `fn` gets the turn's transaction too: what it writes there commits with the conversation."""
+        `fn` gets the turn's transaction too: what it writes there commits with the conversation. `now`
+        (default: the wall clock) stamps the turn, so a dispatcher with its own clock stays consistent."""
+        moment = now or datetime.now(UTC)
 
         async def step(
             state: dict[str, Any], updated_at: datetime | None, tx: Tx
@@ -99,7 +103,7 @@ class Store:
             return new_state, record.__dict__, result
 
         async with self._lock(channel, sender):
-            return await self._retrying(lambda: self._path.run(channel, sender, message_id, step))
+            return await self._retrying(lambda: self._path.run(channel, sender, message_id, step, moment))
 
     async def transaction(self, work: Work[T]) -> T:
         """`work(tx)` in a transaction of its own, retried while the database is briefly away."""

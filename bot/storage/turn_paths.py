@@ -33,7 +33,9 @@ _TURN_COLUMNS = tuple(c.name for c in turns.c if c.name not in ("id", "created_a
 
 
 class TurnPath(Protocol):
-    async def run(self, channel: str, sender: str, message_id: str | None, step: Step[T]) -> T | None: ...
+    async def run(
+        self, channel: str, sender: str, message_id: str | None, step: Step[T], now: datetime
+    ) -> T | None: ...
 
     async def transaction(self, work: Work[T]) -> T:
         """`work` in a transaction of its own (outside a conversation turn), committed when it returns."""
@@ -105,11 +107,13 @@ class SqliteTurns:
         if self._conn is not None and self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
 
-    async def run(self, channel: str, sender: str, message_id: str | None, step: Step[T]) -> T | None:
+    async def run(self, channel: str, sender: str, message_id: str | None, step: Step[T], now: datetime) -> T | None:
         loop = asyncio.get_running_loop()
-        now = sqlite_time(datetime.now(UTC))
+        stamp = sqlite_time(now)
         async with self._lock:
-            loaded = await loop.run_in_executor(self._executor, self._begin_and_load, channel, sender, message_id, now)
+            loaded = await loop.run_in_executor(
+                self._executor, self._begin_and_load, channel, sender, message_id, stamp
+            )
             if loaded is None:
                 return None
             try:
@@ -118,7 +122,7 @@ class SqliteTurns:
                 await loop.run_in_executor(self._executor, self._rollback)
                 raise
             encoded = json.dumps(state, ensure_ascii=False)
-            await loop.run_in_executor(self._executor, self._save_and_commit, channel, sender, encoded, turn, now)
+            await loop.run_in_executor(self._executor, self._save_and_commit, channel, sender, encoded, turn, stamp)
             return result
 
     def _begin(self) -> None:
@@ -164,8 +168,7 @@ class PostgresTurns:
                 self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=10, server_settings=self.settings)
         return self._pool
 
-    async def run(self, channel: str, sender: str, message_id: str | None, step: Step[T]) -> T | None:
-        now = datetime.now(UTC)
+    async def run(self, channel: str, sender: str, message_id: str | None, step: Step[T], now: datetime) -> T | None:
         pool = await self._get_pool()
         async with pool.acquire() as conn, conn.transaction():
             if message_id is not None:

@@ -16,8 +16,7 @@ from bot.storage.tx import Tx
 from tests.conftest import app_settings
 
 Client = TestClient[Any, Any]
-# a Monday morning, in the past: the store stamps conversations with the real time, and a clock ahead of it
-# would make every turn look like a return after the session timeout
+# a Monday morning (the store stamps each turn with the dispatcher's clock)
 NOW = datetime(2025, 12, 1, 8, 0, tzinfo=COPENHAGEN)
 WEEKDAYS = WeekHours(*(["9.00-12.00"] * 5))
 LAB = LocationSettings(

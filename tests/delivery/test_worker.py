@@ -45,7 +45,7 @@ async def test_two_workers_send_every_due_message_exactly_once_and_none_early(
         DeliveryWorker(second_store, {"telegram": two}, SETTINGS, clock, batch=5),
     ]
     for hour in range(3):
-        counts = await asyncio.gather(*(w.run_once() for w in workers for _ in range(4)))
+        counts = await asyncio.gather(*(w.run_once() for _ in range(4) for w in workers))  # interleaved
         while any(counts):
             counts = await asyncio.gather(*(w.run_once() for w in workers))
         texts = sorted(t for _, sent in one.sent + two.sent for t in sent)

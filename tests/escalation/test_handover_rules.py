@@ -11,9 +11,11 @@ from typing import Any
 from bot.config import HandoverSettings, Settings
 from bot.delivery.outbox import messages_of
 from bot.escalation import accounts, handover
+from bot.escalation.availability import unavailable_because
 from bot.escalation.topic import Topic
 from bot.storage.store import Store
 from bot.storage.tx import Tx
+from tests.booking.helpers import booking_settings
 from tests.conftest import app_settings
 
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
@@ -155,3 +157,14 @@ async def test_notices_hold_no_citizen_text_or_sender(store: Store) -> None:
         messages_of(o["body"])[0].text for o in await outbox(store, str(GROUP))
     ]:
         assert "Karen" not in text and "secret-sender-id" not in text
+
+
+async def test_a_person_is_offered_only_when_someone_is_online_in_working_hours(store: Store) -> None:
+    configured = booking_settings()  # weekdays 9.00-12.00 Copenhagen time
+    thursday_ten = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)  # 10.00 in Copenhagen
+    thursday_night = datetime(2026, 12, 3, 22, 0, tzinfo=UTC)
+    assert await store.transaction(lambda tx: unavailable_because(tx, configured, thursday_ten)) == "nobody_online"
+    ementor_id, _ = await store.transaction(lambda tx: accounts.create_ementor(tx, "Bo", None, NOW))
+    await store.transaction(lambda tx: accounts.set_online(tx, ementor_id, thursday_night + timedelta(hours=4)))
+    assert await store.transaction(lambda tx: unavailable_because(tx, configured, thursday_ten)) is None
+    assert await store.transaction(lambda tx: unavailable_because(tx, configured, thursday_night)) == "closed_now"
