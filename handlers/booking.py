@@ -179,13 +179,15 @@ def _phone_question(
 
 async def details(ctx: Context, state: DialogueState, u: Understanding) -> Result | None:
     """HOOK: while a held booking waits for a first name or a phone number, typed text is that answer.
-    A button or a command ("stop", "start forfra") leaves the task (the held place lapses by itself)."""
+    A button or a command ("stop", "start forfra") leaves the task and frees the held place at once; a
+    citizen who just goes away loses the hold after bookings.HOLD_MINUTES."""
     task = state.task
     if not task or task.get("kind") != "booking":
         return None
     skipped = u.intent == "skip" or u.text.strip().lower() in SKIP_WORDS
     if not skipped and (parse_payload(u.text) is not None or ctx.engine.ui.command(u.text)):
         state.task = None
+        await bookings.release_hold(ctx.tx, int(task["id"]), ctx.now)
         return None
     p, lang = phrases(ctx.settings), ctx.language(state)
     location = next((loc for loc in ctx.settings.booking.locations if loc.id == task.get("location")), None)

@@ -154,6 +154,16 @@ async def confirm(tx: Tx, booking_id: int, name: str | None, phone: str | None, 
     return await by_id(tx, booking_id) if changed else None
 
 
+async def release_hold(tx: Tx, booking_id: int, now: datetime) -> bool:
+    """A place held for a citizen who went on to something else is free again at once."""
+    changed = await tx.execute(
+        "UPDATE bookings SET status = 'cancelled', updated_at = :now WHERE id = :id AND status = 'held'",
+        id=booking_id,
+        now=now,
+    )
+    return changed > 0
+
+
 async def cancel(tx: Tx, booking_id: int, now: datetime, status: str = "cancelled") -> bool:
     """Free the place at once and drop the reminders not yet sent."""
     changed = await tx.execute(

@@ -68,7 +68,8 @@ class TelegramChannel:
         if message is None or chat is None:
             return
         if self.group is not None and self.group.handles(chat.id):
-            await self.group.on_message(update, context)
+            if await self.group.desk.first_delivery(update.update_id):
+                await self.group.on_message(update, context)
             return
         text = message.text or ""
         if _START.fullmatch(text):
@@ -85,7 +86,8 @@ class TelegramChannel:
             await query.answer()
             return
         if self.group is not None and self.group.handles(chat.id):
-            await self.group.on_button(query, await self.callback_data.decode(query.data))
+            if await self.group.desk.first_delivery(update.update_id):
+                await self.group.on_button(query, await self.callback_data.decode(query.data))
             return
         replies = await self.turn(chat.id, query.data, update.update_id, pressed=True)
         if replies is None:

@@ -27,6 +27,10 @@ PRESENCE = {"/online": True, "/offline": False}
 class GroupDesk(Protocol):
     chat_id: int
 
+    async def first_delivery(self, update_id: int) -> bool:
+        """False for an update Telegram delivers again (a reply must reach the citizen once)."""
+        ...
+
     async def take(self, handover_id: str, user_id: int, first_name: str) -> str: ...
 
     async def end(self, handover_id: str, user_id: int) -> str: ...

@@ -28,6 +28,9 @@ def _number(raw: str) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) <= MAX_ID else None
 
 
+SEEN_CHANNEL = "telegram_group"
+
+
 class Desk:
     def __init__(self, store: Store, settings: Settings, clock: Clock = utc_now) -> None:
         self.store = store
@@ -37,6 +40,21 @@ class Desk:
 
     def _say(self, key: str, **values: Any) -> str:
         return handover.phrases(self.settings).get(key, DA, **values)
+
+    async def first_delivery(self, update_id: int) -> bool:
+        """Remember the group's update ids like the citizens' (inbound_seen), so a repeat is dropped."""
+
+        async def work(tx: Tx) -> bool:
+            added = await tx.execute(
+                "INSERT INTO inbound_seen (channel, message_id, created_at) VALUES (:channel, :id, :now)"
+                " ON CONFLICT DO NOTHING",
+                channel=SEEN_CHANNEL,
+                id=str(update_id),
+                now=self.clock(),
+            )
+            return added > 0
+
+        return await self.store.transaction(work)
 
     async def take(self, handover_id: str, user_id: int, first_name: str) -> str:
         number = _number(handover_id)

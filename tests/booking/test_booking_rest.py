@@ -144,9 +144,12 @@ async def test_an_abandoned_hold_lapses_after_15_minutes(client: Client, store: 
     assert "frigivet" in texts(await say(client, "anna", "/skip"))
 
 
-async def test_a_command_leaves_the_name_question(client: Client) -> None:
+async def test_a_command_leaves_the_name_question_and_frees_the_place(client: Client, store: Store) -> None:
     await say(client, "anna", slot_payload("2025-12-04T10:30"))
+    assert "taget lige før dig" in texts(await say(client, "bo", slot_payload("2025-12-04T10:30")))
     assert "Vælg et emne" in texts(await say(client, "anna", "hjælp"))
+    assert await live(store) == []
+    assert "fornavn" in texts(await say(client, "bo", slot_payload("2025-12-04T10:30")))  # free for Bo at once
 
 
 async def test_workshop_capacity_join_and_leave(client: Client, store: Store) -> None:
