@@ -15,6 +15,7 @@ from bot.config import ConfigError, Settings
 from bot.core.dispatcher import Clock, Dispatcher, utc_now
 from bot.delivery import setup as delivery
 from bot.escalation.desk import Desk
+from bot.escalation.timeouts import escalation_jobs
 from bot.flows.engine import Engine
 from bot.flows.loader import load_flows
 from bot.flows.ui import load_ui
@@ -77,7 +78,10 @@ def build_app(
     desk = Desk(store, settings, dispatcher.clock)  # the eMentors' Telegram group
     telegram_webhook.mount(app, dispatcher, store, settings, desk)  # only with EMENTOR_TELEGRAM_TOKEN set
     # reminders, eMentor replies and notices: pushed to Telegram and socket.io, pulled by REST clients
-    delivery.mount(app, delivery.build_worker(settings, store, socketio_server=webchat.server, clock=dispatcher.clock))
+    worker = delivery.build_worker(
+        settings, store, socketio_server=webchat.server, clock=dispatcher.clock, jobs=escalation_jobs(settings)
+    )
+    delivery.mount(app, worker)
 
     async def close(app: web.Application) -> None:
         await backend.close()

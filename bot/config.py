@@ -163,6 +163,7 @@ class HandoverSettings:
     """Live hand-over to an eMentor. `telegram_group_chat_id`: the eMentors' Telegram group (0: none)."""
 
     wait_limit_minutes: int = 15  # a citizen waiting longer is offered a booking
+    idle_end_minutes: int = 30  # a taken conversation where nobody writes this long ends; the bot is back
     minutes_per_citizen: int = 10  # for the expected wait told to a queued citizen
     online_hours: int = 4  # how long an eMentor counts as online after saying so
     telegram_group_chat_id: int = 0
@@ -217,6 +218,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "booking.workshops.minutes": (5, 600),
     "handover.wait_limit_minutes": (1, 24 * 60),
     "handover.minutes_per_citizen": (1, 240),
+    "handover.idle_end_minutes": (1, 24 * 60),
     "handover.online_hours": (1, 24),
     "delivery.poll_seconds": (0.05, 60.0),
     "delivery.max_attempts": (1, 100),

@@ -20,6 +20,7 @@ from bot.channels.telegram_webhook import SECRET_ENV, webhook_secret
 from bot.config import ConfigError, Settings
 from bot.delivery.setup import build_worker, close_worker
 from bot.escalation.desk import Desk
+from bot.escalation.timeouts import escalation_jobs
 from bot.nlu.backends import make_backend
 from bot.nlu.classifier import IntentModel
 from bot.storage.db import make_engine
@@ -43,7 +44,8 @@ async def poll_telegram(
     token = require_token(settings)
     backend = make_backend(settings, model)
     dispatcher = build_dispatcher(settings, backend, store)
-    worker = build_worker(settings, store, clock=dispatcher.clock)  # reminders and replies to Telegram chats
+    # reminders and replies to Telegram chats, and the hand-over timeouts
+    worker = build_worker(settings, store, clock=dispatcher.clock, jobs=escalation_jobs(settings))
     try:
         application = build_application(token, settings.telegram.base_url, polling=True)
         group = TelegramGroup(Desk(store, settings, dispatcher.clock))  # the eMentors' group

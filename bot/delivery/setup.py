@@ -8,12 +8,13 @@ Telegram when a token is set, socket.io when it serves the web chat widget.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import socketio
 from aiohttp import web
 
 from bot.config import Settings
-from bot.delivery.jobs import jobs_for
+from bot.delivery.jobs import Job
 from bot.delivery.sender import Sender
 from bot.delivery.socketio_sender import SocketIOSender
 from bot.delivery.telegram_sender import TelegramSender
@@ -36,6 +37,7 @@ def build_worker(
     *,
     socketio_server: socketio.AsyncServer | None = None,
     clock: Clock = utc_now,
+    jobs: Sequence[Job] = (),
 ) -> DeliveryWorker:
     senders: dict[str, Sender] = {}
     telegram = telegram_sender(settings, store)
@@ -43,7 +45,7 @@ def build_worker(
         senders["telegram"] = telegram
     if socketio_server is not None:
         senders["socketio"] = SocketIOSender(socketio_server)
-    return DeliveryWorker(store, senders, settings.delivery, clock, jobs_for(settings))
+    return DeliveryWorker(store, senders, settings.delivery, clock, jobs)
 
 
 async def close_worker(worker: DeliveryWorker) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,12 +37,13 @@ MAX_TEXT = 4000
 GROUP_LANGUAGE = "da"  # the eMentors' own language
 KEYS = (
     "queued", "still_waiting", "nobody_online", "closed_now", "left", "not_in_queue", "taken", "ementor_says", "ended",
-    "ended_by_you", "expired", "button_book_instead", "button_leave", "button_helped", "button_book", "button_menu",
+    "ended_by_you", "ended_idle", "expired", "button_end_chat",
+    "button_book_instead", "button_leave", "button_helped", "button_book", "button_menu",
     "group_request", "group_take", "group_end", "group_taken", "group_citizen", "group_ended", "group_left",
     "group_expired", "nothing", "no_topic", "you_took", "already_taken", "not_open", "you_ended", "not_yours",
     "marked_attended", "marked_no_show", "unknown_booking", "online", "offline", "not_linked",
 )  # fmt: skip
-_COLUMNS = (
+COLUMNS = (
     "id, channel, sender, language, topic, tried, status, ementor_id, ementor_name, ementor_telegram_id,"
     " created_at, taken_at, ended_at"
 )
@@ -69,14 +70,14 @@ def local_time(moment: datetime) -> str:
 
 # ---- reading ------------------------------------------------------------------------------------------------
 async def get(tx: Tx, handover_id: int) -> Row | None:
-    rows = await tx.fetch(f"SELECT {_COLUMNS} FROM handovers WHERE id = :id", id=handover_id)
+    rows = await tx.fetch(f"SELECT {COLUMNS} FROM handovers WHERE id = :id", id=handover_id)
     return rows[0] if rows else None
 
 
 async def open_for(tx: Tx, channel: str, sender: str) -> Row | None:
     """The conversation's waiting or active hand-over, if any."""
     rows = await tx.fetch(
-        f"SELECT {_COLUMNS} FROM handovers WHERE channel = :channel AND sender = :sender"
+        f"SELECT {COLUMNS} FROM handovers WHERE channel = :channel AND sender = :sender"
         " AND status IN ('waiting', 'active')",
         channel=channel,
         sender=sender,
@@ -85,7 +86,7 @@ async def open_for(tx: Tx, channel: str, sender: str) -> Row | None:
 
 
 async def list_by_status(tx: Tx, status: str) -> list[Row]:
-    return await tx.fetch(f"SELECT {_COLUMNS} FROM handovers WHERE status = :status ORDER BY id", status=status)
+    return await tx.fetch(f"SELECT {COLUMNS} FROM handovers WHERE status = :status ORDER BY id", status=status)
 
 
 async def queue_position(tx: Tx, handover: Row) -> int:
@@ -146,13 +147,13 @@ def notice_body(handover: Row, now: datetime) -> dict[str, Any]:
     }
 
 
-async def _tell_group(
+async def tell_group(
     tx: Tx, settings: Settings, now: datetime, kind: str, handover: Row, text: str, buttons: tuple[Button, ...] = ()
 ) -> None:
     await notify(tx, settings, now, kind, notice_body(handover, now), text, buttons, handover_id=int(handover["id"]))
 
 
-async def _tell_citizen(tx: Tx, now: datetime, handover: Row, message: Outbound) -> None:
+async def tell_citizen(tx: Tx, now: datetime, handover: Row, message: Outbound) -> None:
     await enqueue(
         tx, "handover", handover["channel"], handover["sender"], [message], now, now, handover_id=int(handover["id"])
     )
@@ -191,7 +192,7 @@ async def request(
             since=local_time(now),
         )
         take = Button(p.get("group_take", g), format_payload("take", h=str(handover["id"])))
-        await _tell_group(tx, settings, now, "handover", handover, text, (take,))
+        await tell_group(tx, settings, now, "handover", handover, text, (take,))
     return handover, bool(created)
 
 
@@ -222,7 +223,7 @@ async def leave(tx: Tx, settings: Settings, now: datetime, handover: Row) -> boo
     if changed:
         closed = {**handover, "status": "left"}
         text = phrases(settings).get("group_left", GROUP_LANGUAGE, id=handover["id"])
-        await _tell_group(tx, settings, now, "handover_left", closed, text)
+        await tell_group(tx, settings, now, "handover_left", closed, text)
     return changed > 0
 
 
@@ -260,14 +261,16 @@ async def take(
     assert handover is not None
     p = phrases(settings)
     citizen_name = name.split()[0] if name.split() else "eMentor"
-    await _tell_citizen(tx, now, handover, Outbound(p.get("taken", handover["language"], name=citizen_name)))
+    lang = handover["language"]
+    leave = Button(p.get("button_end_chat", lang), format_payload("leave_queue"))
+    await tell_citizen(tx, now, handover, Outbound(p.get("taken", lang, name=citizen_name), (leave,)))
     g = GROUP_LANGUAGE
     text = p.get("group_taken", g, name=name, id=handover_id)
     said = [m["text"] for m in await messages(tx, handover_id) if m["author"] == "citizen"]
     if said and telegram_user_id is not None:
         text += "\n" + "\n".join(p.get("group_citizen", g, id=handover_id, text=t) for t in said)
     end_button = Button(p.get("group_end", g), format_payload("end", h=str(handover_id)))
-    await _tell_group(tx, settings, now, "handover_taken", handover, text, (end_button,))
+    await tell_group(tx, settings, now, "handover_taken", handover, text, (end_button,))
     return Taken("taken", handover)
 
 
@@ -286,11 +289,13 @@ async def ementor_says(tx: Tx, settings: Settings, now: datetime, handover: Row,
     await note(tx, int(handover["id"]), "ementor", text, now)
     name = (handover["ementor_name"] or "eMentor").split()[0]
     line = phrases(settings).get("ementor_says", handover["language"], name=name, text=text)
-    await _tell_citizen(tx, now, handover, Outbound(line))
+    await tell_citizen(tx, now, handover, Outbound(line))
 
 
-async def end(tx: Tx, settings: Settings, now: datetime, handover_id: int, by_citizen: bool = False) -> bool:
-    """End an active hand-over: the bot is back, and says so; False when it was not active."""
+async def end(
+    tx: Tx, settings: Settings, now: datetime, handover_id: int, by_citizen: bool = False, why: str = "ended"
+) -> bool:
+    """End an active hand-over: the bot is back, and says so (phrase `why`); False when it was not active."""
     changed = await tx.execute(
         "UPDATE handovers SET status = 'ended', ended_at = :now WHERE id = :id AND status = 'active'",
         now=now,
@@ -307,35 +312,8 @@ async def end(tx: Tx, settings: Settings, now: datetime, handover_id: int, by_ci
         Button(p.get("button_menu", lang), format_payload("help")),
     )
     if not by_citizen:  # a citizen who ended it is answered in their own turn
-        await _tell_citizen(tx, now, handover, Outbound(p.get("ended", lang), buttons))
-    await _tell_group(
+        await tell_citizen(tx, now, handover, Outbound(p.get(why, lang), buttons))
+    await tell_group(
         tx, settings, now, "handover_ended", handover, p.get("group_ended", GROUP_LANGUAGE, id=handover_id)
     )
     return True
-
-
-async def expire_waiting(tx: Tx, settings: Settings, now: datetime) -> None:
-    """A worker job: citizens waiting past the limit leave the queue and are offered a booking instead."""
-    limit = now - timedelta(minutes=settings.handover.wait_limit_minutes)
-    due = await tx.fetch(
-        f"SELECT {_COLUMNS} FROM handovers WHERE status = 'waiting' AND created_at < :limit ORDER BY id", limit=limit
-    )
-    p = phrases(settings)
-    for handover in due:
-        changed = await tx.execute(
-            "UPDATE handovers SET status = 'expired', ended_at = :now WHERE id = :id AND status = 'waiting'",
-            now=now,
-            id=handover["id"],
-        )
-        if not changed:
-            continue  # taken or left meanwhile
-        lang = handover["language"]
-        buttons = (
-            Button(p.get("button_book", lang), format_payload("book_ementor")),
-            Button(p.get("button_menu", lang), format_payload("help")),
-        )
-        await _tell_citizen(tx, now, handover, Outbound(p.get("expired", lang), buttons))
-        closed = {**handover, "status": "expired"}
-        await _tell_group(
-            tx, settings, now, "handover_expired", closed, p.get("group_expired", GROUP_LANGUAGE, id=handover["id"])
-        )

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.config import HandoverSettings, Settings
 from bot.delivery.outbox import messages_of
-from bot.escalation import accounts, handover
+from bot.escalation import accounts, handover, timeouts
 from bot.escalation.availability import unavailable_because
 from bot.escalation.topic import Topic
 from bot.storage.store import Store
@@ -131,11 +131,32 @@ async def test_end_brings_the_bot_back(store: Store) -> None:
     assert [b.payload for b in last.buttons] == ["/thanks", "/book_ementor", "/help"]
 
 
+async def test_a_taken_conversation_nobody_writes_in_ends_and_the_bot_is_back(store: Store) -> None:
+    s = settings()  # idle_end_minutes: 30
+    quiet, busy = await queue(store, "q"), await queue(store, "b")
+    for row in (quiet, busy):
+        await store.transaction(lambda tx, row=row: handover.take(tx, s, NOW, row["id"], None, "Anna"))
+    taken = messages_of((await outbox(store, "q"))[-1]["body"])[0]
+    assert [b.payload for b in taken.buttons] == ["/leave_queue"]  # the citizen can end it too
+    active = await store.transaction(lambda tx: handover.get(tx, busy["id"]))
+    assert active is not None
+    await store.transaction(lambda tx: handover.citizen_says(tx, s, NOW + timedelta(minutes=20), active, "hallo?"))
+    await store.transaction(lambda tx: timeouts.end_idle(tx, s, NOW + timedelta(minutes=29)))
+    assert await store.transaction(lambda tx: handover.open_for(tx, "rest", "q")) is not None  # not yet
+    await store.transaction(lambda tx: timeouts.end_idle(tx, s, NOW + timedelta(minutes=31)))
+    assert await store.transaction(lambda tx: handover.open_for(tx, "rest", "q")) is None
+    assert await store.transaction(lambda tx: handover.open_for(tx, "rest", "b")) is not None  # wrote at +20
+    back = messages_of((await outbox(store, "q"))[-1]["body"])[0]
+    assert back.text.startswith("Samtalen med eMentoren er slut") and "/book_ementor" in [
+        b.payload for b in back.buttons
+    ]
+
+
 async def test_waiting_past_the_limit_is_offered_a_booking(store: Store) -> None:
     s = settings()
     old = await queue(store, "f")
     fresh = await queue(store, "g", NOW + timedelta(minutes=10))
-    await store.transaction(lambda tx: handover.expire_waiting(tx, s, NOW + timedelta(minutes=16)))
+    await store.transaction(lambda tx: timeouts.expire_waiting(tx, s, NOW + timedelta(minutes=16)))
     assert (await store.transaction(lambda tx: handover.get(tx, old["id"])) or {})["status"] == "expired"
     assert (await store.transaction(lambda tx: handover.get(tx, fresh["id"])) or {})["status"] == "waiting"
     offer = messages_of((await outbox(store, "f"))[-1]["body"])[0]

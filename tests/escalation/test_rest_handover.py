@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import build_app
 from bot.core.dispatcher import utc_now
 from bot.escalation import accounts, handover
-from bot.escalation.handover import expire_waiting
+from bot.escalation.timeouts import expire_waiting
 from bot.nlu.classifier import IntentModel
 from bot.storage.store import Store
 from tests.conftest import app_settings
