@@ -51,7 +51,7 @@ async def test_two_workers_send_every_due_message_exactly_once_and_none_early(
         texts = sorted(t for _, sent in one.sent + two.sent for t in sent)
         assert texts == sorted(f"h{h}-{n}" for h in range(hour + 1) for n in range(12)), f"at +{hour} h"
         clock.advance(hours=1)
-    assert one.sent and two.sent, "both workers took a share"
+    # (which worker sends which row is up to the database's locks: on SQLite one may well take them all)
     assert [(await row(store, i))["attempts"] for i in ids.values()] == [1] * 36
     assert await store.transaction(count_by_status) == {"sent": 36}
 
