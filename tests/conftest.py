@@ -17,6 +17,7 @@ from bot.nlu.trainer import train_from_files
 from bot.storage.db import make_engine
 from bot.storage.migrate import upgrade_async
 from bot.storage.store import Store
+from tests.channels.fake_bot_api import FakeBotApi
 
 ROOT = Path(__file__).resolve().parent.parent
 NLU_DATA = ROOT / "nlu_data"
@@ -66,6 +67,13 @@ async def store(database: tuple[str, str | None]) -> AsyncIterator[Store]:
     store = Store(make_engine(url, schema), schema)
     yield store
     await store.close()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotApi]:
+    """A fake Telegram Bot API server that records the bot's calls."""
+    async with FakeBotApi() as api:
+        yield api
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -64,6 +64,18 @@ def read_flow_file(text: str, source: str) -> list[Flow]:
     ]
 
 
+def read_mapping_file(path: str | Path, keys: set[str]) -> tuple[NodeReader, dict[str, tuple[Node, Node]]]:
+    """A YAML file whose top level is a mapping with only `keys`: the reader (for file:line errors) and it."""
+    source = str(path)
+    root = compose(Path(path).read_text(encoding="utf-8"), source, FlowError)
+    reader = NodeReader(source, FlowError)
+    if root is None:
+        raise FlowError(f"{source}:1: empty file")
+    top = reader.mapping(root, "the file")
+    reader.only_keys(top, keys, "the file")
+    return reader, top
+
+
 def read_text(node: Node, reader: NodeReader, what: str, limit: int | None = None) -> Text:
     fields = reader.mapping(node, what)
     reader.only_keys(fields, set(LANGUAGES), what)

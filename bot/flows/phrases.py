@@ -11,9 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.flows.loader import FlowError, read_text
+from bot.flows.loader import FlowError, read_mapping_file, read_text
 from bot.flows.model import Text
-from bot.yaml_nodes import NodeReader, compose
 
 
 @dataclass(frozen=True)
@@ -33,12 +32,7 @@ class Phrases:
 
 def load_phrases(path: str | Path) -> Phrases:
     source = str(path)
-    root = compose(Path(path).read_text(encoding="utf-8"), source, FlowError)
-    reader = NodeReader(source, FlowError)
-    if root is None:
-        raise FlowError(f"{source}:1: empty file")
-    top = reader.mapping(root, "the file")
-    reader.only_keys(top, {"version", "phrases"}, "the file")
+    reader, top = read_mapping_file(path, {"version", "phrases"})
     if "phrases" not in top:
         raise FlowError(f"{source}:1: missing `phrases`")
     items = reader.mapping(top["phrases"][1], "phrases")

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.flows.loader import FlowError, read_text
+from bot.flows.loader import FlowError, read_mapping_file, read_text
 from bot.flows.model import Text
 from bot.nlu.normalize import normalize, tokenize
-from bot.yaml_nodes import NodeReader, compose
 
 
 @dataclass(frozen=True)
@@ -65,12 +64,7 @@ REQUIRED_TEXTS = (
 
 def load_ui(path: str | Path) -> UiTexts:
     source = str(path)
-    root = compose(Path(path).read_text(encoding="utf-8"), source, FlowError)
-    reader = NodeReader(source, FlowError)
-    if root is None:
-        raise FlowError(f"{source}:1: empty file")
-    top = reader.mapping(root, "the file")
-    reader.only_keys(top, {"version", "buttons", "texts", "menu", "commands"}, "the file")
+    reader, top = read_mapping_file(path, {"version", "buttons", "texts", "menu", "commands"})
     sections: dict[str, dict[str, Text]] = {}
     for section, required in (("buttons", REQUIRED_BUTTONS), ("texts", REQUIRED_TEXTS)):
         if section not in top:

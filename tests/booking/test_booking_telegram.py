@@ -20,12 +20,6 @@ CHAT = 5151
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi() as api:
-        yield api
-
-
-@pytest.fixture
 async def client(project_model: IntentModel, store: Store, fake: FakeBotApi) -> AsyncIterator[Client]:
     settings = dataclasses.replace(telegram_settings(fake), booking=booking_settings().booking)
     async with TestClient(TestServer(build_app(settings, project_model, store, Clock()))) as test_client:

@@ -47,12 +47,6 @@ def telegram_settings(fake: FakeBotApi, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi() as api:
-        yield api
-
-
-@pytest.fixture
 async def client(project_model: IntentModel, store: Store, fake: FakeBotApi) -> AsyncIterator[Client]:
     async with TestClient(TestServer(build_app(telegram_settings(fake), project_model, store))) as test_client:
         yield test_client
