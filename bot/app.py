@@ -74,7 +74,9 @@ def build_app(
     ementor.add_routes(app, store, settings, dispatcher.clock)  # the eMentors' JSON API under /api/ementor/
     calendar.add_routes(app, store, settings, dispatcher.clock)  # GET /calendar/{key}.ics
     rest.add_routes(app, dispatcher)
-    webchat = socketio.add_routes(app, dispatcher, settings.socketio.cors_allowed_origins)
+    webchat = socketio.add_routes(
+        app, dispatcher, settings.socketio.cors_allowed_origins, settings.server.base_url()
+    )
     desk = Desk(store, settings, dispatcher.clock)  # the eMentors' Telegram group
     telegram_webhook.mount(app, dispatcher, store, settings, desk)  # only with EMENTOR_TELEGRAM_TOKEN set
     # reminders, eMentor replies and notices: pushed to Telegram and socket.io, pulled by REST clients

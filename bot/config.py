@@ -33,8 +33,15 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class ServerSettings:
+    """`public_url`: the bot's address as citizens reach it (behind a proxy: https://chat.example.dk); files
+    the bot makes (calendar entries) are linked from it in channels outside the bot's own page."""
+
     host: str = "127.0.0.1"
     port: int = 8080
+    public_url: str | None = None
+
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
 @dataclass(frozen=True)

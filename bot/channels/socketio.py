@@ -23,9 +23,8 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from bot.channels.rest import to_rasa
 from bot.core.dispatcher import Dispatcher
-from bot.core.messages import Inbound, Outbound
+from bot.core.messages import Inbound, Link, Outbound, with_links
 from bot.storage.store import StorageUnavailable
 
 CHANNEL = "socketio"
@@ -50,20 +49,27 @@ def session_id_from(data: Any) -> str | None:
     return value if isinstance(value, str) and SESSION_ID.fullmatch(value) else None
 
 
-def to_webchat(messages: list[Outbound]) -> list[dict[str, Any]]:
+def to_webchat(messages: list[Outbound], base_url: str = "") -> list[dict[str, Any]]:
     """`bot_uttered` payloads in the only shapes rasa-webchat shows: text (links written into it, as the
-    REST channel does), text with quick replies, or an image. A file is sent as its link."""
+    REST channel does), text with quick replies, or an image. A file becomes a link line in its message's
+    text, made absolute with `base_url` (the widget lives on someone else's page), so the message keeps its
+    quick replies: the widget shows them only under the last message. An image goes before its text."""
     out: list[dict[str, Any]] = []
-    for item in to_rasa("", messages):
-        if "image" in item:
-            out.append({"attachment": {"type": "image", "payload": {"src": item["image"]}}})
-        elif "attachment" in item:
-            out.append({"text": item["attachment"]})
-        elif item.get("buttons"):
-            replies = [{"content_type": "text", "title": b["title"], "payload": b["payload"]} for b in item["buttons"]]
-            out.append({"text": item["text"], "quick_replies": replies})
-        elif item["text"]:
-            out.append({"text": item["text"]})
+    for message in messages:
+        links = list(message.links)
+        if message.file is not None:
+            url = message.file.url
+            if not url.startswith(("https://", "http://")):
+                url = f"{base_url.rstrip('/')}/{url.lstrip('/')}"
+            links.append(Link(message.file.name or url, url))
+        if message.image:
+            out.append({"attachment": {"type": "image", "payload": {"src": message.image}}})
+        text = with_links(message.text, links)
+        if message.buttons:
+            replies = [{"content_type": "text", "title": b.title, "payload": b.payload} for b in message.buttons]
+            out.append({"text": text, "quick_replies": replies})
+        elif text:
+            out.append({"text": text})
     return out
 
 
@@ -71,9 +77,10 @@ class WebchatChannel:
     """The socket.io server's event handlers. Events of one connection are handled one at a time, so
     replies come back in the order the citizen wrote."""
 
-    def __init__(self, server: socketio.AsyncServer, dispatcher: Dispatcher) -> None:
+    def __init__(self, server: socketio.AsyncServer, dispatcher: Dispatcher, base_url: str = "") -> None:
         self.server = server
         self.dispatcher = dispatcher
+        self.base_url = base_url
         self.sessions: dict[str, str] = {}
         self.locks: dict[str, asyncio.Lock] = {}
         server.on("connect", self.connect)
@@ -126,11 +133,13 @@ class WebchatChannel:
             except StorageUnavailable:
                 ui = self.dispatcher.engine.ui
                 replies = [Outbound(ui.text("unavailable", "da") + " / " + ui.text("unavailable", "en"))]
-            for reply in to_webchat(replies or []):
+            for reply in to_webchat(replies or [], self.base_url):
                 await self.server.emit("bot_uttered", reply, room=session)
 
 
-def add_routes(app: web.Application, dispatcher: Dispatcher, cors_allowed_origins: str) -> WebchatChannel:
+def add_routes(
+    app: web.Application, dispatcher: Dispatcher, cors_allowed_origins: str, base_url: str = ""
+) -> WebchatChannel:
     """Serve the widget's socket.io endpoint (`/socket.io/`) on the bot's aiohttp app."""
     server = socketio.AsyncServer(
         async_mode="aiohttp",
@@ -140,4 +149,4 @@ def add_routes(app: web.Application, dispatcher: Dispatcher, cors_allowed_origin
         engineio_logger=False,
     )
     server.attach(app, socketio_path=PATH)
-    return WebchatChannel(server, dispatcher)
+    return WebchatChannel(server, dispatcher, base_url)

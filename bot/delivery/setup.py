@@ -44,7 +44,7 @@ def build_worker(
     if telegram is not None:
         senders["telegram"] = telegram
     if socketio_server is not None:
-        senders["socketio"] = SocketIOSender(socketio_server)
+        senders["socketio"] = SocketIOSender(socketio_server, settings.server.base_url())
     return DeliveryWorker(store, senders, settings.delivery, clock, jobs)
 
 

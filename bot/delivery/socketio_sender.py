@@ -17,8 +17,9 @@ NAMESPACE = "/"
 
 
 class SocketIOSender:
-    def __init__(self, server: socketio.AsyncServer) -> None:
+    def __init__(self, server: socketio.AsyncServer, base_url: str = "") -> None:
         self.server = server
+        self.base_url = base_url
 
     def connected(self, session: str) -> bool:
         return any(True for _ in self.server.manager.get_participants(NAMESPACE, session))
@@ -26,6 +27,6 @@ class SocketIOSender:
     async def send(self, recipient: str, messages: list[Outbound]) -> str | None:
         if not self.connected(recipient):
             raise Unreachable("no web chat connection for this session in this process")
-        for reply in to_webchat(messages):
+        for reply in to_webchat(messages, self.base_url):
             await self.server.emit("bot_uttered", reply, room=recipient)
         return None

@@ -26,6 +26,7 @@ from bot.core.messages import Button, File, Link, Outbound
 from bot.nlu.backends import BuiltinBackend
 from bot.nlu.classifier import IntentModel
 from bot.storage.store import StorageUnavailable, Store
+from tests.booking.helpers import Clock, booking_settings
 from tests.conftest import app_settings
 
 MITID_NEW_PHONE = "jeg har faaet ny telefon hvordan flytter jeg mitid"
@@ -369,15 +370,45 @@ def test_to_webchat_emits_only_shapes_the_widget_shows() -> None:
     messages = [
         Outbound("Vælg", buttons=(Button("Ja", "/affirm"),), links=(Link("MitID", "https://mitid.dk"),)),
         Outbound("Se billedet", image="https://example.dk/a.png"),
-        Outbound("Her er filen", file=File("https://example.dk/a.pdf")),
+        Outbound("Her er filen", file=File("https://example.dk/a.pdf", "a.pdf")),
+        Outbound("Gem tiden", (Button("Mine tider", "/my_bookings"),), file=File("calendar/K.ics", "tid.ics")),
     ]
-    assert to_webchat(messages) == [
+    assert to_webchat(messages, "https://chat.example.dk/") == [
         {
             "text": "Vælg\n\nMitID: https://mitid.dk",
             "quick_replies": [{"content_type": "text", "title": "Ja", "payload": "/affirm"}],
         },
-        {"text": "Se billedet"},
         {"attachment": {"type": "image", "payload": {"src": "https://example.dk/a.png"}}},
-        {"text": "Her er filen"},
-        {"text": "https://example.dk/a.pdf"},
+        {"text": "Se billedet"},
+        {"text": "Her er filen\n\na.pdf: https://example.dk/a.pdf"},
+        {  # the file's link in the text, the quick replies kept on the last message
+            "text": "Gem tiden\n\ntid.ics: https://chat.example.dk/calendar/K.ics",
+            "quick_replies": [{"content_type": "text", "title": "Mine tider", "payload": "/my_bookings"}],
+        },
     ]
+
+
+async def test_booking_through_the_widget_ends_with_the_calendar_link(project_model: IntentModel, store: Store) -> None:
+    server = TestServer(build_app(booking_settings(), project_model, store, Clock()), host="127.0.0.1")
+    await server.start_server()
+    client = Webchat()
+    try:
+        await client.connect(f"http://127.0.0.1:{server.port}")
+        await client.request_session()
+        places = await client.say("/book_ementor")
+        lab = next(r["payload"] for r in places[-1]["quick_replies"] if "Testvej" in r["title"])
+        times = await client.say(lab)
+        ask = await client.say(times[-1]["quick_replies"][0]["payload"])
+        assert ask[-1]["text"].startswith("Vil du booke i dag, mandag den 1. december kl. 9.00")
+        await client.say(ask[-1]["quick_replies"][0]["payload"])  # Ja, book tiden
+        await client.say("/skip")  # no first name
+        booked = await client.say("/skip")  # no phone number
+        for reply in booked:
+            assert_webchat_shape(reply)
+        said = "\n".join(r["text"] for r in booked)
+        assert "Din tid er booket" in said and "Reference:" in said
+        assert re.search(r"http://127\.0\.0\.1:8080/calendar/[A-Za-z0-9_-]+\.ics", said)  # the file as a link
+        assert [r["title"] for r in booked[-1]["quick_replies"]] == ["Mine tider", "Aflys eller flyt"]
+    finally:
+        await client.close()  # before the server, which otherwise waits for the open connection
+        await server.close()

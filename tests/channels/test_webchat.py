@@ -21,6 +21,7 @@ from bot.core.messages import Button, File, Inbound, Outbound
 from bot.delivery.outbox import enqueue
 from bot.nlu.classifier import IntentModel
 from bot.storage.store import StorageUnavailable, Store
+from tests.booking.helpers import Clock, booking_settings
 from tests.conftest import ROOT, app_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -377,4 +378,48 @@ async def test_a_message_from_the_outbox_appears_without_typing_with_a_calendar_
     await tab.reload()  # kept in the history, shown once
     await expect(tab.get_by_role("link", name="Gem i kalender")).to_have_count(1)
     await expect(tab.locator("#log .msg.bot p").filter(has_text="Mette fra eMentor-teamet")).to_have_count(1)
+    assert not problems, problems
+
+
+@pytest.fixture
+async def booking_page(browser: Any, project_model: IntentModel, store: Store) -> AsyncIterator[tuple[Any, Problems]]:
+    """The chat on an app with workshop locations and a clock on Monday 1 December 2025, 8.00."""
+    app = build_app(booking_settings(), project_model, store, Clock())
+    async with TestServer(app, host="127.0.0.1") as server:
+        context = await browser.new_context(
+            viewport={"width": WIDTH, "height": HEIGHT},
+            is_mobile=True,
+            has_touch=True,
+            base_url=str(server.make_url("")),
+        )
+        tab = await context.new_page()
+        problems = Problems()
+        tab.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+        await tab.goto("/")
+        yield tab, problems
+        await context.close()
+
+
+async def test_booking_a_time_by_tapping_ends_with_a_calendar_file(booking_page: tuple[Any, Problems]) -> None:
+    tab, problems = booking_page
+    await opened(tab)
+    await ask(tab, "jeg vil gerne booke en tid hos en eMentor")
+    await expect(bot_messages(tab).last).to_contain_text("Hvor vil du have hjælp")
+    await choices(tab).filter(has_text="Testvej").click()
+    await expect(choices(tab).first).to_have_text(re.compile(r"i dag kl\. 9\.00"))
+    await choices(tab).first.click()
+    await expect(bot_messages(tab).last).to_contain_text("Vil du booke i dag, mandag den 1. december kl. 9.00?")
+    await choices(tab).filter(has_text="Ja, book tiden").click()
+    await expect(bot_messages(tab).last).to_contain_text("fornavn")
+    await ask(tab, "Anna")
+    await expect(bot_messages(tab).last).to_contain_text("telefonnummer")
+    await choices(tab).filter(has_text="Spring over").click()
+    confirmation = tab.locator("#log .msg.bot p").filter(has_text="Din tid er booket")
+    await expect(confirmation).to_contain_text("mandag den 1. december kl. 9.00")
+    await expect(confirmation).to_contain_text("Reference:")
+    download = tab.get_by_role("link", name="Gem i kalender")
+    await expect(download).to_have_attribute("href", re.compile(r"/calendar/[A-Za-z0-9_-]+\.ics$"))
+    calendar = await tab.request.get(await download.get_attribute("href"))
+    assert calendar.status == 200 and "DTSTART;TZID=Europe/Copenhagen:20251201T090000" in await calendar.text()
+    await expect(choices(tab)).to_have_text(["Mine tider", "Aflys eller flyt"])
     assert not problems, problems
