@@ -15,8 +15,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.common import ROOT
+from bench.processes import free_port, migrate, start_bot, stop_bots, temporary_postgres, write_config
 from bench.speed import percentile
 
 WARM_UP = 3.0  # seconds of load before latencies count
@@ -46,32 +45,6 @@ SCRIPT = [
     "det virker ikke",
     "start forfra",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(database_url: str, model: Path, tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    config = tmp / f"config-{port}.yml"
-    config.write_text(
-        f"version: 1\nlog_level: WARNING\nserver:\n  port: {port}\ndatabase:\n  url: {database_url}\n"
-        f"nlu:\n  model: {model}\n  data: {ROOT / 'nlu_data'}\nconversation:\n  flows: {ROOT / 'flows'}\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EMENTOR_")}
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"], cwd=ROOT, env=env)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, port
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("server did not start")
 
 
 async def run_load(ports: list[int], senders: int, seconds: float, rate: float) -> tuple[list[float], dict[str, int]]:
@@ -130,10 +103,13 @@ async def check_consistency(database_url: str, sent: dict[str, int]) -> int:
 
 def scenario(name: str, database_url: str, processes: int, args: argparse.Namespace, model: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
-        servers = [start_server(database_url, model, Path(tmp)) for _ in range(processes)]
-        for proc, _ in servers:
-            stack.callback(lambda p=proc: (p.send_signal(signal.SIGINT), p.wait(timeout=15)))
-        ports = [port for _, port in servers]
+        procs: list[subprocess.Popen[bytes]] = []
+        stack.callback(stop_bots, procs)  # stops those started, even when a later one fails
+        ports = []
+        for _ in range(processes):
+            port = free_port()
+            procs.append(start_bot(write_config(Path(tmp) / f"config-{port}.yml", port, database_url, model), port))
+            ports.append(port)
         latencies, sent = asyncio.run(run_load(ports, args.senders, args.seconds, args.rate))
         bad = asyncio.run(check_consistency(database_url, sent))
     turns = len(latencies)
@@ -142,18 +118,6 @@ def scenario(name: str, database_url: str, processes: int, args: argparse.Namesp
         f"{1000 * percentile(latencies, 0.99):>9.1f}{turns:>9}{bad:>12}",
         flush=True,
     )
-
-
-async def create_database(admin_url: str, name: str, drop: bool = False) -> None:
-    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"' if drop else f'CREATE DATABASE "{name}"'))
-    await engine.dispose()
-
-
-def migrate(database_url: str) -> None:
-    env = {**os.environ, "EMENTOR_DATABASE_URL": database_url}
-    subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], cwd=ROOT, check=True, capture_output=True, env=env)
 
 
 def main() -> None:
@@ -176,15 +140,10 @@ def main() -> None:
         sqlite_url = f"sqlite+aiosqlite:///{tmp}/bench.db"
         migrate(sqlite_url)
         scenario("1 process, SQLite", sqlite_url, 1, args, model)
-    name = f"ementor_bench_{uuid.uuid4().hex[:8]}"
-    pg_url = args.postgres.rsplit("/", 1)[0] + "/" + name
-    asyncio.run(create_database(args.postgres, name))
-    try:
+    with temporary_postgres(args.postgres, "ementor_bench") as pg_url:
         migrate(pg_url)
         scenario("1 process, PostgreSQL", pg_url, 1, args, model)
         scenario("2 processes, same PostgreSQL", pg_url, 2, args, model)
-    finally:
-        asyncio.run(create_database(args.postgres, name, drop=True))
     print(json.dumps({"note": "inconsistent = senders whose logged turns differ from the turns they sent"}))
 
 

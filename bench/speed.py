@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,6 +21,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.common import ROOT
+from bench.processes import free_port, start_bot, stop_bots, write_config
 from bot.nlu.model_store import load_model
 from bot.nlu.training_data import load_training_data
 
@@ -59,12 +57,6 @@ def in_process(model_path: Path) -> dict[str, float]:
         "p50_ms": 1000 * percentile(timings, 0.50),
         "p99_ms": 1000 * percentile(timings, 0.99),
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def load_test(url: str, seconds: float, max_requests: int) -> dict[str, float]:
@@ -105,24 +97,15 @@ def peak_rss_mb(pid: int) -> float:
 def server(model_path: Path, seconds: float) -> dict[str, float]:
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "config.yml"
-        config.write_text(f"version: 1\nlog_level: WARNING\nserver:\n  port: {port}\nnlu:\n  model: {model_path}\n")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("EMENTOR_")}
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"], cwd=ROOT, env=env)
+        config = write_config(Path(tmp) / "config.yml", port, f"sqlite+aiosqlite:///{tmp}/speed.db", model_path)
+        proc = start_bot(config, port)
         try:
             url = f"http://127.0.0.1:{port}/model/parse"
-            for _ in range(200):
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=0.1):
-                        break
-                except OSError:
-                    time.sleep(0.05)
             result = asyncio.run(load_test(url, seconds, max_requests=200_000))
             result["server_peak_mb"] = peak_rss_mb(proc.pid)
             return result
         finally:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=10)
+            stop_bots([proc])
 
 
 def main() -> None:

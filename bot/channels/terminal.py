@@ -21,6 +21,8 @@ def render(messages: list[Outbound]) -> tuple[str, list[str]]:
     for message in messages:
         lines.append(f"bot> {message.text}")
         lines += [f"     {link.title}: {link.url}" for link in message.links]
+        if message.file is not None:
+            lines.append(f"     {message.file.name or 'file'}: {message.file.url}")
         for button in message.buttons:
             payloads.append(button.payload)
             lines.append(f"     [{len(payloads)}] {button.title}")

@@ -5,11 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,15 +12,15 @@ from typing import Any
 import aiohttp
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.processes import free_port, start_bot, stop_bots, temporary_postgres, write_config
 from bot.config import ClassifierSettings
 from bot.nlu.trainer import ensure_model
 from bot.storage.migrate import upgrade_async
 from bot.storage.store import Store
 from tests.booking.helpers import Client, live, payloads, say, slot_payload, texts
-from tests.conftest import NLU_DATA, ROOT
+from tests.conftest import NLU_DATA
 
 CITIZENS = 50
 
@@ -53,69 +48,23 @@ async def test_fifty_citizens_on_the_last_place_get_one_booking(client: Client, 
 
 needs_postgres = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="needs TEST_DATABASE_URL")
 
-CONFIG = """version: 1
-log_level: WARNING
-server: {{port: {port}}}
-database: {{url: "{url}"}}
-nlu: {{model: "{model}", data: "{data}"}}
-conversation: {{flows: "{flows}"}}
-booking:
+BOOKING = """booking:
   days_ahead: 4
   min_notice_minutes: 0
   locations:
     - id: lab
-      name: {{da: "Testværksted"}}
+      name: {da: "Testværksted"}
       places: 1
-      hours: {{monday: "0.00-23.30", tuesday: "0.00-23.30", wednesday: "0.00-23.30", thursday: "0.00-23.30",
-              friday: "0.00-23.30", saturday: "0.00-23.30", sunday: "0.00-23.30"}}
+      hours: {monday: "0.00-23.30", tuesday: "0.00-23.30", wednesday: "0.00-23.30", thursday: "0.00-23.30",
+              friday: "0.00-23.30", saturday: "0.00-23.30", sunday: "0.00-23.30"}
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start(config: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EMENTOR_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "--config", str(config), "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"bot process stopped: {proc.stderr.read().decode() if proc.stderr else ''}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("bot process did not start")
 
 
 @pytest.fixture
 def fresh_postgres() -> Iterator[str]:
     """A database of its own (the bot processes use the public schema), dropped after."""
-    admin_url = os.environ["TEST_DATABASE_URL"]
-    name = f"booking_race_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
-        engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-        await engine.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with temporary_postgres(os.environ["TEST_DATABASE_URL"], "booking_race") as url:
+        yield url
 
 
 @needs_postgres
@@ -124,25 +73,16 @@ def test_two_bot_processes_on_one_postgres_never_double_book(fresh_postgres: str
     asyncio.run(upgrade_async(url))
     model = tmp_path / "model.npz"
     ensure_model(model, [NLU_DATA], ClassifierSettings())
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     procs = []
     try:
         for port in ports:
-            config = tmp_path / f"config-{port}.yml"
-            values = {"port": port, "url": url, "model": model, "data": NLU_DATA, "flows": ROOT / "flows"}
-            config.write_text(CONFIG.format(**values), encoding="utf-8")
-            procs.append(_start(config, port))
+            procs.append(start_bot(write_config(tmp_path / f"config-{port}.yml", port, url, model, BOOKING), port))
         replies = asyncio.run(_race(ports))
         _check_race(replies)
         assert asyncio.run(_live_count(url)) == 1
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_bots(procs)
 
 
 async def _race(ports: list[int]) -> list[list[dict[str, Any]]]:
