@@ -61,6 +61,7 @@ async def talk_to_human(ctx: Context, state: DialogueState, u: Understanding) ->
     flow = ctx.engine.flows.get(topic.flow or "")
     title = flow.title.get(handover.GROUP_LANGUAGE) if flow is not None else None
     row, _ = await handover.request(ctx.tx, ctx.settings, ctx.now, ctx.channel, ctx.sender, language, topic, title)
+    state.handover = True
     state.asked_more = False
     state.fallbacks = 0
     return Result(state, [await _position(ctx, state, row, "queued")], "handover_queued")
@@ -74,9 +75,15 @@ async def leave_queue(ctx: Context, state: DialogueState, u: Understanding) -> R
 
 
 async def in_handover(ctx: Context, state: DialogueState, u: Understanding) -> Result | None:
-    """Run first in every turn: None unless the conversation has a waiting or active hand-over."""
+    """Run first in every turn: None unless the conversation has a waiting or active hand-over.
+
+    Only a citizen's own request starts a hand-over, so the database is asked only after one (state.handover):
+    the turns of everyone else cost no extra query. The eMentor, the API or a timeout may end it meanwhile."""
+    if not state.handover:
+        return None
     row = await handover.open_for(ctx.tx, ctx.channel, ctx.sender)
     if row is None:
+        state.handover = False
         return None
     p = handover.phrases(ctx.settings)
     language = ctx.language(state)

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import Inbound, Outbound, with_links
-from bot.delivery.outbox import pull
+from bot.delivery.outbox import pull, waiting
 from bot.storage.store import StorageUnavailable, Store
 
 CHANNEL = "rest"
@@ -85,11 +85,13 @@ async def messages(request: web.Request) -> web.Response:
         return _bad(f'"sender" must be a text of 1 to {MAX_SENDER} characters.')
     dispatcher = request.app[DISPATCHER_KEY]
     now = dispatcher.clock()
-    try:
-        waiting = await request.app[STORE_KEY].transaction(lambda tx: pull(tx, CHANNEL, str(sender), now))
+    store = request.app[STORE_KEY]
+    try:  # most polls find nothing: a read first, so they take no write lock (SQLite) and change nothing
+        found = await store.transaction(lambda tx: waiting(tx, CHANNEL, str(sender), now), read_only=True)
+        handed = await store.transaction(lambda tx: pull(tx, CHANNEL, str(sender), now)) if found else []
     except StorageUnavailable:
         return web.json_response([], status=503)
-    return web.json_response(to_rasa(str(sender), waiting), dumps=_dumps, headers={"Cache-Control": "no-store"})
+    return web.json_response(to_rasa(str(sender), handed), dumps=_dumps, headers={"Cache-Control": "no-store"})
 
 
 def add_routes(app: web.Application, dispatcher: Dispatcher) -> None:

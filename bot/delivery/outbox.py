@@ -58,6 +58,18 @@ def messages_of(body: str) -> list[Outbound]:
     return [Outbound.from_dict(raw) for raw in json.loads(body)]
 
 
+async def waiting(tx: Tx, channel: str, recipient: str, now: datetime) -> bool:
+    """Whether the recipient has due messages on a pull channel: a read, for polls that mostly find none."""
+    rows = await tx.fetch(
+        "SELECT 1 AS found FROM outbox WHERE channel = :channel AND recipient = :recipient AND status = 'pending'"
+        " AND due_at <= :now LIMIT 1",
+        channel=channel,
+        recipient=recipient,
+        now=now,
+    )
+    return bool(rows)
+
+
 async def pull(tx: Tx, channel: str, recipient: str, now: datetime) -> list[Outbound]:
     """The recipient's due messages on a pull channel (REST), marked sent as they are handed out.
 

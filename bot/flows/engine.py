@@ -32,6 +32,7 @@ class DialogueState:
     asked_more: bool = False
     tried: list[dict[str, str]] = field(default_factory=list)  # for the eMentor who takes over
     task: dict[str, str] | None = None  # a handler's multi-step task (booking: stage, place, time…)
+    handover: bool = False  # asked for an eMentor: the hand-over hook looks in the database until it is over
 
     def to_dict(self) -> dict[str, Any]:
         # shallow on purpose: the result is serialised at once (dataclasses.asdict deep-copies, slowly)

@@ -105,9 +105,10 @@ class Store:
         async with self._lock(channel, sender):
             return await self._retrying(lambda: self._path.run(channel, sender, message_id, step, moment))
 
-    async def transaction(self, work: Work[T]) -> T:
-        """`work(tx)` in a transaction of its own, retried while the database is briefly away."""
-        return await self._retrying(lambda: self._path.transaction(work))
+    async def transaction(self, work: Work[T], *, read_only: bool = False) -> T:
+        """`work(tx)` in a transaction of its own, retried while the database is briefly away. `read_only`
+        work takes no write lock on SQLite (and PostgreSQL refuses a write in it)."""
+        return await self._retrying(lambda: self._path.transaction(work, read_only=read_only))
 
     async def _retrying(self, attempt_once: Callable[[], Awaitable[T]]) -> T:
         for attempt, delay in enumerate((*RETRY_DELAYS, None)):

@@ -37,8 +37,9 @@ class TurnPath(Protocol):
         self, channel: str, sender: str, message_id: str | None, step: Step[T], now: datetime
     ) -> T | None: ...
 
-    async def transaction(self, work: Work[T]) -> T:
-        """`work` in a transaction of its own (outside a conversation turn), committed when it returns."""
+    async def transaction(self, work: Work[T], *, read_only: bool = False) -> T:
+        """`work` in a transaction of its own (outside a conversation turn), committed when it returns.
+        `read_only`: it only reads, so on SQLite it takes no write lock."""
         ...
 
     async def close(self) -> None: ...
@@ -128,13 +129,16 @@ class SqliteTurns:
     def _begin(self) -> None:
         self._connection().execute("BEGIN IMMEDIATE")
 
+    def _begin_read(self) -> None:
+        self._connection().execute("BEGIN DEFERRED")
+
     def _commit(self) -> None:
         self._connection().execute("COMMIT")
 
-    async def transaction(self, work: Work[T]) -> T:
+    async def transaction(self, work: Work[T], *, read_only: bool = False) -> T:
         loop = asyncio.get_running_loop()
         async with self._lock:
-            await loop.run_in_executor(self._executor, self._begin)
+            await loop.run_in_executor(self._executor, self._begin_read if read_only else self._begin)
             try:
                 result = await work(self._tx)
             except BaseException:
@@ -213,9 +217,9 @@ class PostgresTurns:
             )
             return result
 
-    async def transaction(self, work: Work[T]) -> T:
+    async def transaction(self, work: Work[T], *, read_only: bool = False) -> T:
         pool = await self._get_pool()
-        async with pool.acquire() as conn, conn.transaction():
+        async with pool.acquire() as conn, conn.transaction(readonly=read_only):
             return await work(PostgresTx(conn))
 
     async def close(self) -> None:
