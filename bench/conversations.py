@@ -115,7 +115,7 @@ def scenario(name: str, database_url: str, processes: int, args: argparse.Namesp
     turns = len(latencies)
     print(
         f"{name:<34}{turns / args.seconds:>9.0f}{1000 * percentile(latencies, 0.5):>9.1f}"
-        f"{1000 * percentile(latencies, 0.99):>9.1f}{turns:>9}{bad:>12}",
+        f"{1000 * percentile(latencies, 0.99):>9.1f}{turns:>9}{bad:>13}",
         flush=True,
     )
 
@@ -130,12 +130,15 @@ def main() -> None:
     )
     args = parser.parse_args()
     model = ROOT / "var" / "models" / "intent_model.npz"
-    subprocess.run(
-        [sys.executable, "-m", "bot", "nlu", "train", "--out", str(model)], cwd=ROOT, check=True, capture_output=True
+    subprocess.run(  # its errors, if any, show on stderr
+        [sys.executable, "-m", "bot", "nlu", "train", "--out", str(model)],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     offered = f"{args.rate:.0f} turns/s offered" if args.rate else "closed loop (as fast as possible)"
     print(f"{args.senders} senders, {offered}, {args.seconds:.0f} s per scenario")
-    print(f"{'scenario':<34}{'turns/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'turns':>9}{'inconsistent':>12}")
+    print(f"{'scenario':<34}{'turns/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'turns':>9}{'inconsistent':>13}")
     with tempfile.TemporaryDirectory() as tmp:
         sqlite_url = f"sqlite+aiosqlite:///{tmp}/bench.db"
         migrate(sqlite_url)
