@@ -68,6 +68,7 @@ class DeliveryWorker:
         self.jobs = tuple(jobs)
         self.lease = lease
         self.batch = batch
+        self.claimed = 0  # rows the last tick claimed: a full batch means more are waiting
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -100,6 +101,8 @@ class DeliveryWorker:
             self._wake.clear()
             try:
                 await self.run_once()
+                if self.claimed >= self.batch:
+                    continue  # a backlog (the 17.00 reminders): the next batch at once, not after a poll
             except StorageUnavailable as exc:
                 log.warning("delivery worker: database unavailable (%s), trying again", exc)
             except Exception:
@@ -117,6 +120,7 @@ class DeliveryWorker:
         if not self.senders:
             return 0
         rows = await self.store.transaction(lambda tx: self._claim(tx, now))
+        self.claimed = len(rows)
         by_recipient: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for row in rows:
             by_recipient.setdefault((row["channel"], row["recipient"]), []).append(row)

@@ -183,3 +183,21 @@ async def test_jobs_run_each_tick_in_their_own_transaction(store: Store) -> None
     await worker.run_once()
     await worker.run_once()
     assert seen == [START, START]
+
+
+async def test_a_backlog_is_sent_batch_after_batch_without_waiting_a_poll(store: Store) -> None:
+    """The day-before reminders all fall due at 17.00: a full batch means more wait, so no pause between."""
+    clock = Clock()
+    for n in range(60):
+        await put(store, f"b{n}", START - timedelta(minutes=1), recipient=str(n))
+    sender = Recording()
+    worker = DeliveryWorker(store, {"telegram": sender}, DeliverySettings(poll_seconds=30), clock, batch=10)
+    await worker.start()
+    try:
+        for _ in range(250):  # 6 batches; with a 30 s pause between them this would take minutes
+            if len(sender.sent) >= 60:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await worker.stop()
+    assert len(sender.sent) == 60
