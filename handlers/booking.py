@@ -69,8 +69,9 @@ async def times(
 ) -> Result:
     """The next free times of `location` as buttons, with "Senere tider" and a way back."""
     p, lang = phrases(ctx.settings), ctx.language(state)
-    free = await availability.free_slots(ctx.tx, ctx.settings.booking, location, ctx.now, after)
-    page = free[: ctx.settings.booking.slots_per_page]
+    per_page = ctx.settings.booking.slots_per_page
+    free = await availability.free_slots(ctx.tx, ctx.settings.booking, location, ctx.now, after, per_page + 1)
+    page = free[:per_page]
     moving = bool(state.task and state.task.get("kind") == "move")
     back = button(p, "b_keep", lang, "my_bookings") if moving else button(p, "b_other_place", lang, "book_ementor")
     if not page:

@@ -45,12 +45,26 @@ class Free:
 
 
 async def free_slots(
-    tx: Tx, settings: BookingSettings, location: LocationSettings, now: datetime, after: datetime | None = None
+    tx: Tx,
+    settings: BookingSettings,
+    location: LocationSettings,
+    now: datetime,
+    after: datetime | None = None,
+    limit: int | None = None,
 ) -> list[Free]:
-    """Every free slot of `location` from now (or after `after`) to `days_ahead` days ahead, soonest first."""
-    first_day = now.astimezone(COPENHAGEN).date()
-    candidates = slots(location_of(location), first_day, settings.days_ahead + 1)
-    return await _free(tx, settings, location, candidates, now, after)
+    """Free slots of `location` from now (or after `after`) to `days_ahead` days ahead, soonest first; with
+    `limit`, at least that many when there are (looked up a week at a time: a page of buttons needs few)."""
+    floor = after or now
+    day = max(now, floor).astimezone(COPENHAGEN).date()
+    last_day = now.astimezone(COPENHAGEN).date() + timedelta(days=settings.days_ahead)
+    step = (last_day - day).days + 1 if limit is None else 7
+    found: list[Free] = []
+    while day <= last_day and (limit is None or len(found) < limit):
+        days = min(step, (last_day - day).days + 1)
+        candidates = [s for s in slots(location_of(location), day, days) if s.start > floor]
+        found += await _free(tx, settings, location, candidates, now, after)
+        day += timedelta(days=days)
+    return found
 
 
 async def _free(

@@ -7,6 +7,7 @@ job centre can copy them. A mistake stops the bot with the setting's path, e.g.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ def parse_date(text: str, where: str) -> date:
         raise ConfigError(f"{where}: '{text}' is not a date like 2026-12-24") from None
 
 
+@functools.lru_cache(maxsize=64)  # settings are frozen: parse each location's hours once
 def location_of(settings: LocationSettings, where: str = "booking.locations") -> Location:
     hours: list[OpeningHours] = []
     for weekday, name in enumerate(WEEKDAYS):
