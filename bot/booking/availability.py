@@ -53,17 +53,19 @@ async def free_slots(
     limit: int | None = None,
 ) -> list[Free]:
     """Free slots of `location` from now (or after `after`) to `days_ahead` days ahead, soonest first; with
-    `limit`, at least that many when there are (looked up a week at a time: a page of buttons needs few)."""
+    `limit`, at least that many when there are. A page of buttons needs few, so they are looked up a day,
+    then 2, 4, 8 … days at a time: a busy workshop costs a few small queries, not all its weeks."""
     floor = after or now
     day = max(now, floor).astimezone(COPENHAGEN).date()
     last_day = now.astimezone(COPENHAGEN).date() + timedelta(days=settings.days_ahead)
-    step = (last_day - day).days + 1 if limit is None else 7
+    step = (last_day - day).days + 1 if limit is None else 1
     found: list[Free] = []
     while day <= last_day and (limit is None or len(found) < limit):
         days = min(step, (last_day - day).days + 1)
         candidates = [s for s in slots(location_of(location), day, days) if s.start > floor]
         found += await _free(tx, settings, location, candidates, now, after)
         day += timedelta(days=days)
+        step *= 2
     return found
 
 

@@ -51,18 +51,12 @@ def slots(location: Location, first_day: date, days: int) -> list[Slot]:
         for hours in location.hours:
             if hours.weekday != day.weekday():
                 continue
-            start = datetime.combine(day, hours.opens)
-            closes = datetime.combine(day, hours.closes)
-            while start + step <= closes:
-                out.append(
-                    Slot(
-                        start.replace(tzinfo=COPENHAGEN),
-                        (start + step).replace(tzinfo=COPENHAGEN),
-                        location.id,
-                        location.capacity,
-                    )
-                )
-                start += step
+            # aware datetimes with the same tzinfo add in wall-clock time, as opening hours mean
+            start = datetime.combine(day, hours.opens, tzinfo=COPENHAGEN)
+            closes = datetime.combine(day, hours.closes, tzinfo=COPENHAGEN)
+            while (end := start + step) <= closes:
+                out.append(Slot(start, end, location.id, location.capacity))
+                start = end
     return sorted(out)
 
 
