@@ -41,7 +41,9 @@ def _row_buttons(ctx: Context, row: dict[str, Any], lang: str) -> list[Button]:
     return out
 
 
-async def my_bookings(ctx: Context, state: DialogueState, u: Understanding) -> Result | None:
+async def _listing(ctx: Context, state: DialogueState, intro: str, outcome: str) -> Result | None:
+    """The citizen's own coming times under `intro`, with buttons to cancel or move the first four; a
+    kind word and a way to book when there are none. None without locations (the plain flow answers)."""
     if not ctx.settings.booking.locations:
         return None
     p, lang = phrases(ctx.settings), ctx.language(state)
@@ -49,9 +51,15 @@ async def my_bookings(ctx: Context, state: DialogueState, u: Understanding) -> R
     rows = await bookings.for_owner(ctx.tx, ctx.channel, ctx.sender, ctx.now)
     if not rows:
         return Result(state, [_none(ctx, lang, p.get("my_none", lang))], "my_bookings_none")
-    text = p.get("my_list", lang) + "\n" + "\n".join(_line(ctx, r, lang) for r in rows)
+    if outcome == "cancel_which" and len(rows) == 1:
+        return _ask_cancel(ctx, state, rows[0])
+    text = p.get(intro, lang) + "\n" + "\n".join(_line(ctx, r, lang) for r in rows)
     buttons = [b for r in rows[:4] for b in _row_buttons(ctx, r, lang)]
-    return Result(state, [Outbound(text, tuple(buttons))], "my_bookings")
+    return Result(state, [Outbound(text, tuple(buttons))], outcome)
+
+
+async def my_bookings(ctx: Context, state: DialogueState, u: Understanding) -> Result | None:
+    return await _listing(ctx, state, "my_list", "my_bookings")
 
 
 def _ask_cancel(ctx: Context, state: DialogueState, row: dict[str, Any]) -> Result:
@@ -75,19 +83,8 @@ async def _not_yours(ctx: Context, state: DialogueState) -> Result:
 
 
 async def cancel_booking(ctx: Context, state: DialogueState, u: Understanding) -> Result | None:
-    if not ctx.settings.booking.locations:
-        return None
-    p, lang = phrases(ctx.settings), ctx.language(state)
-    state.task = None
-    rows = await bookings.for_owner(ctx.tx, ctx.channel, ctx.sender, ctx.now)
-    if not rows:
-        return Result(state, [_none(ctx, lang, p.get("my_none", lang))], "my_bookings_none")
-    if len(rows) == 1:
-        return _ask_cancel(ctx, state, rows[0])
-    text = p.get("which_cancel", lang) + "\n" + "\n".join(_line(ctx, r, lang) for r in rows)
-    return Result(
-        state, [Outbound(text, tuple(b for r in rows[:4] for b in _row_buttons(ctx, r, lang)))], "cancel_which"
-    )
+    """Which time to cancel or move (asked straight away when there is only one)."""
+    return await _listing(ctx, state, "which_cancel", "cancel_which")
 
 
 async def cancel_pick(ctx: Context, state: DialogueState, u: Understanding) -> Result:

@@ -6,6 +6,7 @@ tests see what a citizen sees. Skipped, with the reason, when chromium or Playwr
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -67,13 +68,14 @@ class Problems(list[str]):
     """Script errors, console errors and dialogs (an alert() would mean injected script ran)."""
 
 
-@pytest.fixture
-async def page(browser: Any, app_server: TestServer) -> AsyncIterator[tuple[Any, Problems]]:
+@contextlib.asynccontextmanager
+async def phone_tab(browser: Any, server: TestServer) -> AsyncIterator[tuple[Any, Problems]]:
+    """The chat opened on a 360 px touch phone, with every script error, console error and dialog recorded."""
     context = await browser.new_context(
         viewport={"width": WIDTH, "height": HEIGHT},
         is_mobile=True,
         has_touch=True,
-        base_url=str(app_server.make_url("")),
+        base_url=str(server.make_url("")),
     )
     tab = await context.new_page()
     problems = Problems()
@@ -86,8 +88,16 @@ async def page(browser: Any, app_server: TestServer) -> AsyncIterator[tuple[Any,
 
     tab.on("dialog", dialog)
     await tab.goto("/")
-    yield tab, problems
-    await context.close()
+    try:
+        yield tab, problems
+    finally:
+        await context.close()
+
+
+@pytest.fixture
+async def page(browser: Any, app_server: TestServer) -> AsyncIterator[tuple[Any, Problems]]:
+    async with phone_tab(browser, app_server) as opened:
+        yield opened
 
 
 def bot_messages(tab: Any) -> Any:
@@ -385,19 +395,8 @@ async def test_a_message_from_the_outbox_appears_without_typing_with_a_calendar_
 async def booking_page(browser: Any, project_model: IntentModel, store: Store) -> AsyncIterator[tuple[Any, Problems]]:
     """The chat on an app with workshop locations and a clock on Monday 1 December 2025, 8.00."""
     app = build_app(booking_settings(), project_model, store, Clock())
-    async with TestServer(app, host="127.0.0.1") as server:
-        context = await browser.new_context(
-            viewport={"width": WIDTH, "height": HEIGHT},
-            is_mobile=True,
-            has_touch=True,
-            base_url=str(server.make_url("")),
-        )
-        tab = await context.new_page()
-        problems = Problems()
-        tab.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-        await tab.goto("/")
-        yield tab, problems
-        await context.close()
+    async with TestServer(app, host="127.0.0.1") as server, phone_tab(browser, server) as opened:
+        yield opened
 
 
 async def test_booking_a_time_by_tapping_ends_with_a_calendar_file(booking_page: tuple[Any, Problems]) -> None:
