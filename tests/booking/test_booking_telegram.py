@@ -3,13 +3,17 @@ confirmation ends with the calendar file uploaded as a document (Telegram cannot
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app
+from bot.booking.schedule import COPENHAGEN
+from bot.config import DeliverySettings
 from bot.nlu.classifier import IntentModel
 from bot.storage.store import Store
 from tests.booking.helpers import Client, Clock, booking_settings, live, slot_payload
@@ -20,9 +24,11 @@ CHAT = 5151
 
 
 @pytest.fixture
-async def client(project_model: IntentModel, store: Store, fake: FakeBotApi) -> AsyncIterator[Client]:
-    settings = dataclasses.replace(telegram_settings(fake), booking=booking_settings().booking)
-    async with TestClient(TestServer(build_app(settings, project_model, store, Clock()))) as test_client:
+async def client(project_model: IntentModel, store: Store, fake: FakeBotApi, clock: Clock) -> AsyncIterator[Client]:
+    settings = dataclasses.replace(
+        telegram_settings(fake), booking=booking_settings().booking, delivery=DeliverySettings(poll_seconds=0.05)
+    )
+    async with TestClient(TestServer(build_app(settings, project_model, store, clock))) as test_client:
         yield test_client
 
 
@@ -40,3 +46,23 @@ async def test_booking_on_telegram_ends_with_the_calendar_document(
     texts = [m["text"] for m in fake.sent("sendMessage")]
     assert texts[0].startswith("Hvor vil du have hjælp")
     assert any("torsdag den 4. december kl. 10.30" in t and row["reference"] in t for t in texts)
+
+
+async def test_the_reminders_arrive_on_telegram_when_due_and_once(
+    client: Client, fake: FakeBotApi, store: Store, clock: Clock
+) -> None:
+    for text in ("/book_ementor", slot_payload("2025-12-04T10:30"), "/skip", "/skip"):
+        assert await deliver(client, message_update(CHAT, text=text)) == 200
+    await fake.wait_for("sendDocument")
+    booked = len(fake.sent("sendMessage"))
+    await asyncio.sleep(0.3)  # the worker ticks: nothing is due yet
+    assert len(fake.sent("sendMessage")) == booked
+
+    clock.now = datetime(2025, 12, 3, 17, 0, 30, tzinfo=COPENHAGEN)  # the day before, just after 17.00
+    day_before = (await fake.wait_for("sendMessage", booked + 1))[booked]
+    assert day_before["chat_id"] == CHAT and "torsdag den 4. december kl. 10.30" in day_before["text"]
+    clock.now = datetime(2025, 12, 4, 8, 31, tzinfo=COPENHAGEN)  # two hours before
+    two_hours = (await fake.wait_for("sendMessage", booked + 2))[booked + 1]
+    assert "kl. 10.30" in two_hours["text"]
+    await asyncio.sleep(0.3)
+    assert len(fake.sent("sendMessage")) == booked + 2  # each sent once
