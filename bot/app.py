@@ -98,4 +98,6 @@ def run(settings: Settings) -> None:
     upgrade(settings.database.url)
     app = build_app(settings, model)
     log.info("ementor-bot on http://%s:%d (NLU: %s)", settings.server.host, settings.server.port, settings.nlu.backend)
-    web.run_app(app, host=settings.server.host, port=settings.server.port, print=None)
+    # No access log below DEBUG: the web chat polls every few seconds, and each line would name a sender id.
+    access_log = logging.getLogger("aiohttp.access") if settings.log_level == "DEBUG" else None
+    web.run_app(app, host=settings.server.host, port=settings.server.port, print=None, access_log=access_log)
