@@ -133,10 +133,17 @@ async def test_full_round_trip_in_the_group(client: Client, fake: FakeBotApi, st
 
 
 async def external_id_of(store: Store, text: str) -> int:
-    rows = await store.transaction(
-        lambda tx: tx.fetch("SELECT body, external_id FROM outbox WHERE recipient = :g", g=str(GROUP))
-    )
-    return next(int(r["external_id"]) for r in rows if text in r["body"])
+    """The Telegram message id of the group message with `text`, once the worker has recorded it (it does so
+    just after the Bot API answered, so a moment after the fake server saw the message)."""
+    for _ in range(300):
+        rows = await store.transaction(
+            lambda tx: tx.fetch("SELECT body, external_id FROM outbox WHERE recipient = :g", g=str(GROUP))
+        )
+        found = [r["external_id"] for r in rows if text in r["body"] and r["external_id"] is not None]
+        if found:
+            return int(found[0])
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no Telegram message id recorded for {text!r}")
 
 
 async def test_presence_commands(client: Client, fake: FakeBotApi, store: Store) -> None:
