@@ -2,7 +2,8 @@
 
 A sender raises `Unreachable` when the recipient cannot be reached from this process right now (a web
 chat connected to another bot process): the row goes back untouched for a process that can. It raises
-`PermanentFailure` when trying again cannot help (the citizen blocked the bot): the row fails at once. Any
+`RetryLater` when the channel says how long to wait (flood control), and `PermanentFailure` when trying again
+cannot help (the citizen blocked the bot): the row fails at once. Any
 other exception is taken as passing trouble (network, rate limit) and the row is retried later.
 """
 
@@ -15,6 +16,15 @@ from bot.core.messages import Outbound
 
 class Unreachable(Exception):
     """The recipient is not connected to this process; another process (or a later try) may reach them."""
+
+
+class RetryLater(Exception):
+    """The channel asked us to wait (Telegram's flood control): not the message's fault, so no attempt is
+    counted; it is sent again after `seconds`."""
+
+    def __init__(self, seconds: float, reason: str = "") -> None:
+        super().__init__(reason or f"retry after {seconds:g} s")
+        self.seconds = seconds
 
 
 class PermanentFailure(Exception):

@@ -6,20 +6,23 @@ only delays the messages (they are retried).
 
 Telegram's refusals are sorted for the worker: the citizen blocked the bot (Forbidden) or the request itself
 is wrong (BadRequest, e.g. "chat not found") will not get better by trying again, so the row fails at once;
-network trouble and flood control (RetryAfter) are retried later.
+flood control (RetryAfter) is retried when Telegram says, without counting an attempt; network trouble is
+retried later.
 """
 
 from __future__ import annotations
 
 import asyncio
+import warnings
+from datetime import timedelta
 
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from bot.channels.telegram_buttons import CallbackData, PayloadTable
 from bot.channels.telegram_send import send
 from bot.core.messages import Outbound
-from bot.delivery.sender import PermanentFailure
+from bot.delivery.sender import PermanentFailure, RetryLater
 
 
 class TelegramSender:
@@ -49,6 +52,11 @@ class TelegramSender:
             sent = await send(self.bot, chat_id, messages, self.callback_data)
         except (Forbidden, BadRequest) as exc:
             raise PermanentFailure(f"{type(exc).__name__}: {exc}") from exc
+        except RetryAfter as exc:
+            with warnings.catch_warnings():  # PTB 22 warns that the int will become a timedelta: both are read
+                warnings.simplefilter("ignore")
+                wait = exc.retry_after
+            raise RetryLater(wait.total_seconds() if isinstance(wait, timedelta) else float(wait), str(exc)) from exc
         return str(sent[-1]) if sent else None
 
     async def close(self) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 from bot.config import DeliverySettings
 from bot.delivery.jobs import Job
 from bot.delivery.outbox import messages_of
-from bot.delivery.sender import PermanentFailure, Sender, Unreachable
+from bot.delivery.sender import PermanentFailure, RetryLater, Sender, Unreachable
 from bot.storage.store import StorageUnavailable, Store
 from bot.storage.tx import Tx
 
@@ -37,6 +37,7 @@ Clock = Callable[[], datetime]
 LEASE = timedelta(minutes=2)  # longer than any send takes; after it the row is someone else's to send
 BATCH = 20
 UNREACHABLE_FOR = timedelta(days=1)  # a web chat nobody reconnects to within this long: give up
+UNREACHABLE_EVERY = timedelta(minutes=5)  # the longest wait between looks for an unreachable recipient
 MAX_ERROR = 500
 STOP_WAIT = 10.0
 
@@ -187,6 +188,10 @@ class DeliveryWorker:
         except Unreachable as exc:
             await self._unreachable(row, exc)
             return 0
+        except RetryLater as exc:
+            due = self.clock() + timedelta(seconds=max(exc.seconds, 0.0))
+            await self._outcome(row, "status = 'pending', attempts = attempts - 1, due_at = :due", due=due)
+            return 0
         except PermanentFailure as exc:
             await self._failed(row, exc)
             return 0
@@ -228,8 +233,10 @@ class DeliveryWorker:
         if self.clock() - row["created_at"] > UNREACHABLE_FOR:
             await self._failed(row, exc)
             return
-        later = self.clock() + timedelta(seconds=2 * self.settings.poll_seconds)
-        await self._outcome(row, "status = 'pending', attempts = attempts - 1, due_at = :due", due=later)
+        # soon while the citizen may just be reconnecting, then less often: at most every UNREACHABLE_EVERY
+        waited = self.clock() - row["created_at"]
+        wait = min(max(waited / 10, timedelta(seconds=2 * self.settings.poll_seconds)), UNREACHABLE_EVERY)
+        await self._outcome(row, "status = 'pending', attempts = attempts - 1, due_at = :due", due=self.clock() + wait)
 
     async def _retry(self, row: dict[str, Any], exc: Exception) -> None:
         wait = self.settings.retry_seconds * 2 ** (row["attempts"] - 1)

@@ -50,6 +50,7 @@ class FakeBotApi:
         self.calls: list[Call] = []
         self.updates: list[dict[str, Any]] = []
         self.refuse: dict[str, tuple[int, str]] = {}  # method -> (error code, description) to answer with
+        self.retry_after = 5  # seconds, in a 429 (flood control) answer
         self._changed = asyncio.Condition()
         self._ids = itertools.count(1)
         app = web.Application()
@@ -95,7 +96,10 @@ class FakeBotApi:
             self._changed.notify_all()
         if method in self.refuse:
             code, description = self.refuse[method]
-            return web.json_response({"ok": False, "error_code": code, "description": description}, status=code)
+            body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+            if code == 429:
+                body["parameters"] = {"retry_after": self.retry_after}
+            return web.json_response(body, status=code)
         answer = getattr(self, f"_{method}", None)
         if answer is None:
             return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)

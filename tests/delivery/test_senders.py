@@ -94,6 +94,19 @@ async def test_telegram_network_trouble_is_retried(store: Store, fake: FakeBotAp
     assert (retried["status"], retried["attempts"]) == ("pending", 1)
 
 
+async def test_telegram_flood_control_waits_as_told_and_counts_no_attempt(
+    store: Store, fake: FakeBotApi, telegram: TelegramSender
+) -> None:
+    fake.refuse["sendMessage"] = (429, "Too Many Requests: retry after 7")
+    fake.retry_after = 7
+    delivery = await put(store, "telegram", "4714", [Outbound("Husk din tid i morgen")])
+    before = now()
+    await DeliveryWorker(store, {"telegram": telegram}, SETTINGS).run_once()
+    waiting = await row(store, delivery)
+    assert (waiting["status"], waiting["attempts"]) == ("pending", 0)
+    assert timedelta(seconds=6) < waiting["due_at"] - before < timedelta(seconds=9)
+
+
 @pytest.fixture
 async def served(project_model: IntentModel, store: Store) -> AsyncIterator[TestServer]:
     server = TestServer(build_app(app_settings(), project_model, store), host="127.0.0.1")

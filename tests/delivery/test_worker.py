@@ -201,3 +201,16 @@ async def test_a_backlog_is_sent_batch_after_batch_without_waiting_a_poll(store:
     finally:
         await worker.stop()
     assert len(sender.sent) == 60
+
+
+async def test_an_unreachable_recipient_is_looked_for_less_often_as_time_goes_by(store: Store) -> None:
+    clock = Clock()
+    delivery = await put(store, "Svar fra eMentor", START, channel="socketio", recipient="gone")
+    worker = DeliveryWorker(store, {"socketio": Recording(*[Unreachable("not here")] * 3)}, SETTINGS, clock)
+    await worker.run_once()
+    soon = (await row(store, delivery))["due_at"] - clock()
+    clock.advance(hours=2)
+    await worker.run_once()
+    later = (await row(store, delivery))["due_at"] - clock()
+    assert soon <= timedelta(seconds=1) and later == timedelta(minutes=5)
+    assert (await row(store, delivery))["attempts"] == 0
