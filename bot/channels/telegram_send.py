@@ -7,6 +7,7 @@ Text is sent without parse mode, so nothing a flow says can be misread as Markdo
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
@@ -16,6 +17,8 @@ from bot.channels.telegram_buttons import CallbackData
 from bot.core.messages import File, Outbound, with_links
 
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH
+# PTB 22 warns on every flood-control error that `retry_after` will become a timedelta; we read both, so opt in
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
 def is_web_url(url: str) -> bool:

@@ -13,7 +13,6 @@ retried later.
 from __future__ import annotations
 
 import asyncio
-import warnings
 from datetime import timedelta
 
 from telegram import Bot
@@ -53,10 +52,9 @@ class TelegramSender:
         except (Forbidden, BadRequest) as exc:
             raise PermanentFailure(f"{type(exc).__name__}: {exc}") from exc
         except RetryAfter as exc:
-            with warnings.catch_warnings():  # PTB 22 warns that the int will become a timedelta: both are read
-                warnings.simplefilter("ignore")
-                wait = exc.retry_after
-            raise RetryLater(wait.total_seconds() if isinstance(wait, timedelta) else float(wait), str(exc)) from exc
+            wait = exc.retry_after  # a timedelta (telegram_send opts in to PTB's coming type), or seconds
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            raise RetryLater(seconds, str(exc)) from exc
         return str(sent[-1]) if sent else None
 
     async def close(self) -> None:
