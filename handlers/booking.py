@@ -31,6 +31,12 @@ def button(p: Phrases, key: str, lang: str, intent: str, **entities: str) -> But
     return Button(p.get(key, lang), format_payload(intent, **entities))
 
 
+def topic_title(ctx: Context, flow: str | None) -> str | None:
+    """The topic as the eMentors read it (the flow's Danish title), for their group."""
+    found = ctx.engine.flows.get(flow or "")
+    return found.title.get("da") if found is not None else None
+
+
 def phone_number(text: str) -> str | None:
     """A Danish number: 8 digits (not starting 0 or 1), spaces or dashes allowed, optional +45 / 0045."""
     digits = re.sub(r"[\s.\-()]", "", text)
@@ -214,7 +220,7 @@ async def details(ctx: Context, state: DialogueState, u: Understanding) -> Resul
             return Result(state, [_places_message(ctx, lang, p.get("hold_lapsed", lang))], "booking_lapsed")
         lapsed = await times(ctx, state, location, before=(Outbound(p.get("hold_lapsed", lang)),))
         return Result(lapsed.state, lapsed.messages, "booking_lapsed", private=True)
-    await after_booking(ctx.tx, ctx.settings, row, ctx.now)
+    await after_booking(ctx.tx, ctx.settings, row, ctx.now, topic_title=topic_title(ctx, row["topic"]))
     return Result(state, confirmation(ctx.settings, row, lang, ctx.now, "booked"), "booked", private=True)
 
 

@@ -16,7 +16,7 @@ from bot.core.messages import Button, Link, Outbound
 from bot.core.payloads import format_payload
 from bot.escalation.topic import topic_of
 from bot.flows.engine import DialogueState, Result, Understanding
-from handlers.booking import button
+from handlers.booking import button, topic_title
 from handlers.my_bookings import cancel_confirm
 
 MAX_LISTED = 3  # the next three dates: a phone screen, not a catalogue
@@ -82,7 +82,7 @@ async def workshop_join(ctx: Context, state: DialogueState, u: Understanding) ->
     row = await bookings.reserve(ctx.tx, request, "booked", ctx.now)
     if row is None:
         return await _listing(ctx, state, p.get("workshop_full", lang))
-    await after_booking(ctx.tx, ctx.settings, row, ctx.now)
+    await after_booking(ctx.tx, ctx.settings, row, ctx.now, topic_title=topic_title(ctx, row["topic"]))
     return Result(state, confirmation(ctx.settings, row, lang, ctx.now, "joined"), "workshop_joined")
 
 

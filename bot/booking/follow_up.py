@@ -19,6 +19,7 @@ from bot.core.messages import Button
 from bot.core.payloads import format_payload
 from bot.delivery.outbox import enqueue
 from bot.escalation.notices import notify
+from bot.escalation.topic import failed_step, steps_line
 from bot.storage.tx import Tx
 
 DAY_BEFORE_AT = time(17, 0)
@@ -47,7 +48,6 @@ def notice_body(settings: Settings, row: dict[str, Any]) -> dict[str, Any]:
     """What the eMentor needs: time, place, language, topic and steps tried; a first name if given; the phone
     number only for a call-back."""
     tried = json.loads(row["tried"] or "[]")
-    failed = [t["step"] for t in tried if t.get("outcome") in ("failed", "escalate")]
     body: dict[str, Any] = {
         "reference": row["reference"],
         "kind": row["kind"],
@@ -58,7 +58,7 @@ def notice_body(settings: Settings, row: dict[str, Any]) -> dict[str, Any]:
         "channel": row["channel"],
         "topic": row["topic"],
         "steps": tried,
-        "failed_at": failed[-1] if failed else None,
+        "failed_at": failed_step(tried),
         "status": row["status"],
     }
     if row["name"]:
@@ -68,23 +68,45 @@ def notice_body(settings: Settings, row: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-async def after_booking(tx: Tx, settings: Settings, row: dict[str, Any], now: datetime, moved_from: str = "") -> None:
-    """Reminders for the citizen, a notice for the eMentors (with attendance buttons)."""
+async def after_booking(
+    tx: Tx,
+    settings: Settings,
+    row: dict[str, Any],
+    now: datetime,
+    moved_from: str = "",
+    topic_title: str | None = None,
+) -> None:
+    """Reminders for the citizen, a notice for the eMentors (with attendance buttons). The group's line says
+    what the eMentor needs to prepare: the topic, what was tried and where it stopped working, the first
+    name if given, and the number to call for a call-back."""
     await schedule_reminders(tx, settings, row, now)
     p = phrases(settings)
     when, place = words.when(row["starts_at"], "da"), place_of(settings, row, "da")
     if moved_from:
         text = p.get("notice_moved", "da", old=moved_from, ref=row["reference"], when=when, place=place)
     else:
+        tried = json.loads(row["tried"] or "[]")
+        none = p.get("nothing", "da")
+        who = " ".join(
+            p.get(key, "da", value=value)
+            for key, value in (
+                ("notice_name", row["name"]),
+                ("notice_phone", row["phone"] if is_phone(settings, row) else None),
+            )
+            if value
+        )
         text = p.get(
             "notice_booking",
             "da",
             ref=row["reference"],
             when=when,
             place=place,
-            speaks=row["language"],
-            topic=row["topic"] or "-",
-        )
+            speaks=p.get("english" if row["language"] == "en" else "danish", "da"),
+            topic=topic_title or row["topic"] or none,
+            tried=steps_line(tried) or none,
+            failed=failed_step(tried) or none,
+            who=who,
+        ).strip()
     ref = row["reference"]
     buttons = [
         Button(p.get("b_attended", "da"), format_payload("attended", ref=ref)),

@@ -27,7 +27,7 @@ from bot.core.privacy import find_secret
 from bot.delivery.outbox import enqueue
 from bot.escalation.accounts import online_count
 from bot.escalation.notices import GROUP_CHANNEL, notify
-from bot.escalation.topic import Topic
+from bot.escalation.topic import Topic, failed_step, steps_line
 from bot.flows.phrases import Phrases, load_phrases
 from bot.storage.tx import Tx
 
@@ -132,13 +132,12 @@ async def last_note_at(tx: Tx, handover_id: int, author: str) -> datetime | None
 def notice_body(handover: Row, now: datetime) -> dict[str, Any]:
     """What the eMentor needs to help, and no more: no citizen text, no sender id."""
     steps = json.loads(handover["tried"] or "[]")
-    failed = [s["step"] for s in steps if s.get("outcome") in ("failed", "escalate")]
     return {
         "handover": handover["id"],
         "status": handover["status"],
         "topic": handover["topic"],
         "steps": steps,
-        "failed_at": failed[-1] if failed else None,
+        "failed_at": failed_step(steps),
         "language": handover["language"],
         "channel": handover["channel"],
         "waiting_since": handover["created_at"].isoformat(),
@@ -187,7 +186,7 @@ async def request(
             topic=title or topic.flow or p.get("no_topic", g),
             lang=language,
             channel=channel,
-            tried=", ".join(f"{s['step']} ({s['outcome']})" for s in topic.steps) or p.get("nothing", g),
+            tried=steps_line(topic.steps) or p.get("nothing", g),
             failed=topic.failed_at or p.get("nothing", g),
             since=local_time(now),
         )

@@ -7,6 +7,7 @@ working). Only flow and step names: never what the citizen wrote.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.flows.engine import SMALL_TALK, DialogueState
@@ -23,8 +24,25 @@ class Topic:
 
     @property
     def failed_at(self) -> str | None:
-        failed = [s["step"] for s in self.steps if s["outcome"] in ("failed", "escalate")]
-        return failed[-1] if failed else None
+        return failed_step(self.steps)
+
+
+def failed_step(steps: Iterable[Mapping[str, str]]) -> str | None:
+    """The last step that did not work (answered "Det virker ikke", or ended in an escalation)."""
+    failed = [s["step"] for s in steps if s.get("outcome") in ("failed", "escalate")]
+    return failed[-1] if failed else None
+
+
+def steps_line(steps: Iterable[Mapping[str, str]]) -> str:
+    """The steps tried, for a line in the eMentors' group: "what_wrong (chose), app (failed)". A step that
+    failed and then ended in an escalation is one step."""
+    shown: list[str] = []
+    previous = None
+    for s in steps:
+        if s["step"] != previous:
+            shown.append(f"{s['step']} ({s['outcome']})")
+        previous = s["step"]
+    return ", ".join(shown)
 
 
 def topic_of(state: DialogueState) -> Topic:
