@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
@@ -68,8 +69,7 @@ class TelegramChannel:
         if message is None or chat is None:
             return
         if self.group is not None and self.group.handles(chat.id):
-            if await self.group.desk.first_delivery(update.update_id):
-                await self.group.on_message(update, context)
+            await self._in_group(update, context, lambda group: group.on_message(update, context))
             return
         text = message.text or ""
         if _START.fullmatch(text):
@@ -86,8 +86,8 @@ class TelegramChannel:
             await query.answer()
             return
         if self.group is not None and self.group.handles(chat.id):
-            if await self.group.desk.first_delivery(update.update_id):
-                await self.group.on_button(query, await self.callback_data.decode(query.data))
+            data = query.data
+            await self._in_group(update, context, lambda group: self._group_button(group, query, data))
             return
         replies = await self.turn(chat.id, query.data, update.update_id, pressed=True)
         if replies is None:
@@ -97,6 +97,24 @@ class TelegramChannel:
         except TelegramError as exc:  # a query answered too late is refused; the replies still matter
             log.warning("telegram update %s: callback query not answered: %s", update.update_id, exc)
         await send(context.bot, chat.id, replies, self.callback_data)
+
+    async def _in_group(
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        act: Callable[[TelegramGroup], Awaitable[None]],
+    ) -> None:
+        """An eMentors' group update, once (a repeated delivery is dropped); with the database away, the
+        eMentor is told to try again rather than their reply or button being lost without a word."""
+        assert self.group is not None
+        try:
+            if await self.group.desk.first_delivery(update.update_id):
+                await act(self.group)
+        except StorageUnavailable:
+            await self.group.unavailable(update, context, self.dispatcher.engine.ui.text("unavailable", "da"))
+
+    async def _group_button(self, group: TelegramGroup, query: CallbackQuery, data: str) -> None:
+        await group.on_button(query, await self.callback_data.decode(data))
 
     async def turn(self, chat_id: int, text: str, update_id: int, pressed: bool = False) -> list[Outbound] | None:
         """The dispatcher's replies (None for a repeated update); a kind word when the database is away."""

@@ -69,6 +69,18 @@ class TelegramGroup:
         if said:
             await context.bot.send_message(message.chat_id, said, reply_to_message_id=message.message_id)
 
+    async def unavailable(self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+        """Say `text` (the database is away: try again) on the pressed button or as a reply."""
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer(text, show_alert=True)
+            elif update.message is not None:
+                await context.bot.send_message(
+                    update.message.chat_id, text, reply_to_message_id=update.message.message_id
+                )
+        except TelegramError as exc:
+            log.warning("eMentor group: could not say the database is away: %s", exc)
+
     async def on_button(self, query: CallbackQuery, data: str) -> None:
         """`data`: the pressed button's payload (already decoded from callback data)."""
         parsed = parse_payload(data)

@@ -15,7 +15,7 @@ from bot.booking import bookings
 from bot.booking.texts import calendar_file
 from bot.config import Settings
 from bot.core.dispatcher import Clock
-from bot.storage.store import Store
+from bot.storage.store import StorageUnavailable, Store
 from bot.storage.tx import Tx
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
@@ -30,7 +30,10 @@ def add_routes(app: web.Application, store: Store, settings: Settings, clock: Cl
         async def find(tx: Tx) -> dict[str, Any] | None:
             return await bookings.by_calendar_key(tx, key)
 
-        row = await store.transaction(find)
+        try:
+            row = await store.transaction(find)
+        except StorageUnavailable:
+            return web.Response(status=503, text="Prøv igen om et øjeblik. / Please try again in a moment.")
         if row is None or row["status"] not in ("booked", "attended", "no_show"):
             raise web.HTTPNotFound()
         file = calendar_file(settings, row, row["language"], clock())

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from bot.storage.store import Store
+import pytest
+
+from bot.storage.store import StorageUnavailable, Store
 from tests.booking.helpers import Client, Clock, live, payloads, rows, say, slot_payload, texts
 
 
@@ -181,3 +184,14 @@ async def _book(client: Client, sender: str, start: str) -> str:
     from tests.booking.helpers import book
 
     return await book(client, sender, start)
+
+
+async def test_calendar_link_with_the_database_away_says_try_again(
+    client: Client, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def away(*args: Any, **kwargs: Any) -> Any:
+        raise StorageUnavailable("connection refused")
+
+    monkeypatch.setattr(store, "transaction", away)
+    response = await client.get("/calendar/abcdefghijklmnop.ics")
+    assert response.status == 503 and "Prøv igen" in await response.text()

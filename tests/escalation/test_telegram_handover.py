@@ -18,7 +18,7 @@ from bot.config import DeliverySettings, HandoverSettings, Settings
 from bot.core.dispatcher import utc_now
 from bot.escalation import accounts
 from bot.nlu.classifier import IntentModel
-from bot.storage.store import Store
+from bot.storage.store import StorageUnavailable, Store
 from tests.channels.fake_bot_api import FakeBotApi
 from tests.channels.test_telegram import CHAT, deliver, message_update, telegram_settings
 
@@ -168,3 +168,18 @@ async def test_forged_group_buttons_change_nothing(client: Client, fake: FakeBot
         "Den booking findes ikke (eller er aflyst).",
         "",
     ]
+
+
+async def test_with_the_database_away_the_ementor_is_told_to_try_again(
+    client: Client, fake: FakeBotApi, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def away(*args: Any, **kwargs: Any) -> Any:
+        raise StorageUnavailable("connection refused")
+
+    monkeypatch.setattr(store, "transaction", away)
+    await deliver(client, group_message(ANNA, "Prøv at genstarte", reply_to=4242))
+    [said] = await sent_to(fake, GROUP, 1)
+    assert said["text"].startswith("Der er et teknisk problem lige nu")
+    await deliver(client, press(ANNA, '/take{"h":"1"}'))
+    [answer] = await fake.wait_for("answerCallbackQuery")
+    assert answer["text"].startswith("Der er et teknisk problem lige nu") and answer["show_alert"] in (True, "true")
