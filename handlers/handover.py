@@ -18,6 +18,7 @@ from bot.escalation import handover
 from bot.escalation.availability import unavailable_because
 from bot.escalation.topic import topic_of
 from bot.flows.engine import DialogueState, Result, Understanding
+from handlers.booking import book_ementor
 
 LEAVE = frozenset({"leave_queue", "book_ementor", "stop"})
 QUIET = timedelta(minutes=1)  # the waiting citizen hears the queue position at most this often
@@ -32,14 +33,8 @@ def _queue_buttons(ctx: Context, language: str) -> tuple[Button, ...]:
 
 
 async def _booking(ctx: Context, state: DialogueState, u: Understanding, intro: Outbound) -> Result:
-    """The booking flow (helper module handlers/booking.py when registered), after `intro`."""
-    from handlers import ACTIONS  # the registry imports this module
-
-    asked = Understanding("book_ementor", u.text, 1.0, (), {}, u.language)
-    action = ACTIONS.get("book_ementor")
-    result = await action(ctx, state, asked) if action is not None else None
-    if result is None:
-        result = ctx.engine.respond(state, asked)
+    """The booking flow, after `intro` saying why."""
+    result = await book_ementor(ctx, state, Understanding("book_ementor", u.text, 1.0, (), {}, u.language))
     return Result(result.state, [intro, *result.messages], result.outcome, result.private)
 
 
