@@ -18,6 +18,7 @@ from bot.escalation import handover
 from bot.escalation.availability import unavailable_because
 from bot.escalation.topic import topic_of
 from bot.flows.engine import DialogueState, Result, Understanding
+from bot.storage.tx import Row
 from handlers.booking import book_ementor
 
 LEAVE = frozenset({"leave_queue", "book_ementor", "stop"})
@@ -38,7 +39,7 @@ async def _booking(ctx: Context, state: DialogueState, u: Understanding, intro: 
     return Result(result.state, [intro, *result.messages], result.outcome, result.private)
 
 
-async def _position(ctx: Context, state: DialogueState, row: handover.Row, key: str) -> Outbound:
+async def _position(ctx: Context, state: DialogueState, row: Row, key: str) -> Outbound:
     language = ctx.language(state)
     position = await handover.queue_position(ctx.tx, row)
     minutes = await handover.wait_minutes(ctx.tx, ctx.settings, ctx.now, position)

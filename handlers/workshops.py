@@ -20,10 +20,6 @@ from handlers.booking import button, topic_title
 from handlers.my_bookings import cancel_confirm
 
 MAX_LISTED = 3  # the next three dates: a phone screen, not a catalogue
-DAY_NAMES = {
-    "da": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-}
 
 
 async def _listing(ctx: Context, state: DialogueState, intro: str = "") -> Result:
@@ -96,9 +92,8 @@ def hours_in_words(hours: object, lang: str) -> str:
     for index, name in enumerate(WEEKDAYS):
         spans = parse_hours(getattr(hours, name), name)
         if spans:
-            sep = "." if lang == "da" else ":"
-            text = ", ".join(f"{a.hour}{sep}{a.minute:02d}-{b.hour}{sep}{b.minute:02d}" for a, b in spans)
-            parts.append(f"{DAY_NAMES[lang][index]} {text}")
+            text = ", ".join(f"{words.clock(a, lang)}-{words.clock(b, lang)}" for a, b in spans)
+            parts.append(f"{words.DAYS[words.language_of(lang)][index]} {text}")
     return "; ".join(parts)
 
 

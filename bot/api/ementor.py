@@ -27,7 +27,7 @@ from bot.core.dispatcher import Clock, utc_now
 from bot.delivery.outbox import list_deliveries
 from bot.escalation import accounts, handover
 from bot.storage.store import StorageUnavailable, Store
-from bot.storage.tx import Tx
+from bot.storage.tx import Row, Tx
 
 PREFIX = "/api/ementor"
 MAX_BODY = 16 * 1024
@@ -173,20 +173,20 @@ async def notices(call: Call) -> web.Response:
 
 
 # ---- hand-overs -----------------------------------------------------------------------------------------------
-def _public(row: handover.Row, now: datetime) -> dict[str, Any]:
+def _public(row: Row, now: datetime) -> dict[str, Any]:
     body = handover.notice_body(row, now)
     del body["at"]
     return {**body, "taken_at": row["taken_at"], "ended_at": row["ended_at"]}
 
 
-async def _handover(call: Call) -> handover.Row:
+async def _handover(call: Call) -> Row:
     row = await handover.get(call.tx, call.number("id"))
     if row is None:
         raise ApiError(404, "No such hand-over.")
     return row
 
 
-def _require_mine(call: Call, row: handover.Row) -> None:
+def _require_mine(call: Call, row: Row) -> None:
     if not handover.taken_by(row, int(call.me["id"]), None):
         raise ApiError(409, "This hand-over is not yours (or no longer active).")
 

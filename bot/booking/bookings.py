@@ -16,9 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.delivery.outbox import cancel_for_booking
-from bot.storage.tx import Tx
+from bot.storage.tx import Row, Tx
 
-Row = dict[str, Any]
 HOLD_MINUTES = 15
 REFERENCE_ALPHABET = "ACDEFHJKLMNPRTWXY3479"  # no 0/O, 1/I/L look-alikes, no 5/S, 8/B, 2/Z
 LIVE = ("booked", "attended", "no_show")  # plus `held` while it is fresh
@@ -156,33 +155,29 @@ async def confirm(tx: Tx, booking_id: int, name: str | None, phone: str | None, 
 
 async def release_hold(tx: Tx, booking_id: int, now: datetime) -> bool:
     """A place held for a citizen who went on to something else is free again at once."""
-    changed = await tx.execute(
-        "UPDATE bookings SET status = 'cancelled', updated_at = :now WHERE id = :id AND status = 'held'",
-        id=booking_id,
-        now=now,
-    )
-    return changed > 0
+    return await _release(tx, booking_id, now, "cancelled", ("held",))
 
 
 async def cancel(tx: Tx, booking_id: int, now: datetime, status: str = "cancelled") -> bool:
     """Free the place at once and drop the reminders not yet sent."""
-    changed = await tx.execute(
-        "UPDATE bookings SET status = :status, updated_at = :now WHERE id = :id AND status IN ('held', 'booked')",
-        id=booking_id,
-        status=status,
-        now=now,
-    )
-    if changed:
-        await cancel_for_booking(tx, booking_id)
-    return changed > 0
+    return await _release(tx, booking_id, now, status, ("held", "booked"))
 
 
 async def mark_moved(tx: Tx, booking_id: int, moved_to: int, now: datetime) -> bool:
     """The old booking of a move: `moved`, pointing to the new one; its place is free at once."""
+    return await _release(tx, booking_id, now, "moved", ("booked",), moved_to)
+
+
+async def _release(
+    tx: Tx, booking_id: int, now: datetime, status: str, was: tuple[str, ...], moved_to: int | None = None
+) -> bool:
+    """A live booking (in one of the statuses `was`) leaves its place, and its unsent reminders go too."""
+    allowed = ", ".join(f"'{s}'" for s in was)  # constants from this module, never input
     changed = await tx.execute(
-        "UPDATE bookings SET status = 'moved', moved_to = :moved_to, updated_at = :now"
-        " WHERE id = :id AND status = 'booked'",
+        "UPDATE bookings SET status = :status, moved_to = COALESCE(:moved_to, moved_to), updated_at = :now"
+        f" WHERE id = :id AND status IN ({allowed})",
         id=booking_id,
+        status=status,
         moved_to=moved_to,
         now=now,
     )

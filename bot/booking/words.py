@@ -5,7 +5,7 @@ Always in Copenhagen time, whatever the server's zone; pure, so it is tested on 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
 from bot.booking.schedule import COPENHAGEN
 
@@ -26,25 +26,26 @@ MONTHS = {
 RELATIVE = {"da": ("i dag", "i morgen"), "en": ("today", "tomorrow")}
 
 
-def _lang(language: str) -> str:
+def language_of(language: str) -> str:
     return "en" if language == "en" else "da"
 
 
-def clock(moment: datetime, language: str) -> str:
-    local = moment.astimezone(COPENHAGEN)
-    return f"{local.hour}.{local.minute:02d}" if _lang(language) == "da" else f"{local.hour}:{local.minute:02d}"
+def clock(moment: datetime | time, language: str) -> str:
+    """ "10.30" in Danish, "10:30" in English; a datetime is read in Copenhagen time."""
+    local = moment.astimezone(COPENHAGEN) if isinstance(moment, datetime) else moment
+    return f"{local.hour}.{local.minute:02d}" if language_of(language) == "da" else f"{local.hour}:{local.minute:02d}"
 
 
 def _relative(moment: datetime, now: datetime | None, language: str) -> str | None:
     if now is None:
         return None
     days = (moment.astimezone(COPENHAGEN).date() - now.astimezone(COPENHAGEN).date()).days
-    return RELATIVE[_lang(language)][days] if days in (0, 1) else None
+    return RELATIVE[language_of(language)][days] if days in (0, 1) else None
 
 
 def when(moment: datetime, language: str, now: datetime | None = None) -> str:
     """ "torsdag den 3. december kl. 10.30" / "Thursday 3 December at 10:30" (with "i dag, " when `now` says so)."""
-    lang = _lang(language)
+    lang = language_of(language)
     local = moment.astimezone(COPENHAGEN)
     day, month = DAYS[lang][local.weekday()], MONTHS[lang][local.month - 1]
     if lang == "da":
@@ -57,7 +58,7 @@ def when(moment: datetime, language: str, now: datetime | None = None) -> str:
 
 def short(moment: datetime, language: str, now: datetime | None = None) -> str:
     """A button: "tor 3. dec kl. 10.30" / "Thu 3 Dec 10:30"; "i dag kl. 10.30" / "today 10:30" when near."""
-    lang = _lang(language)
+    lang = language_of(language)
     local = moment.astimezone(COPENHAGEN)
     relative = _relative(moment, now, lang)
     if lang == "da":

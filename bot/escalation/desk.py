@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from bot.booking import words
 from bot.booking.bookings import mark_attendance
 from bot.config import Settings
 from bot.core.dispatcher import Clock, utc_now
@@ -42,19 +43,8 @@ class Desk:
         return handover.phrases(self.settings).get(key, DA, **values)
 
     async def first_delivery(self, update_id: int) -> bool:
-        """Remember the group's update ids like the citizens' (inbound_seen), so a repeat is dropped."""
-
-        async def work(tx: Tx) -> bool:
-            added = await tx.execute(
-                "INSERT INTO inbound_seen (channel, message_id, created_at) VALUES (:channel, :id, :now)"
-                " ON CONFLICT DO NOTHING",
-                channel=SEEN_CHANNEL,
-                id=str(update_id),
-                now=self.clock(),
-            )
-            return added > 0
-
-        return await self.store.transaction(work)
+        """The group's update ids are remembered like the citizens', so a repeat is dropped."""
+        return await self.store.first_delivery(SEEN_CHANNEL, str(update_id), self.clock())
 
     async def take(self, handover_id: str, user_id: int, first_name: str) -> str:
         number = _number(handover_id)
@@ -141,6 +131,6 @@ class Desk:
             now = self.clock()
             until = now + timedelta(hours=self.settings.handover.online_hours) if online else None
             await accounts.set_online(tx, int(account["id"]), until)
-            return self._say("online", until=handover.local_time(until)) if until else self._say("offline")
+            return self._say("online", until=words.clock(until, DA)) if until else self._say("offline")
 
         return await self.store.transaction(work)

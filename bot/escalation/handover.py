@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from bot.booking import words
 from bot.config import Settings
 from bot.core.messages import Button, Outbound
 from bot.core.payloads import format_payload
@@ -29,10 +29,8 @@ from bot.escalation.accounts import online_count
 from bot.escalation.notices import GROUP_CHANNEL, notify
 from bot.escalation.topic import Topic, failed_step, steps_line
 from bot.flows.phrases import Phrases, load_phrases
-from bot.storage.tx import Tx
+from bot.storage.tx import Row, Tx
 
-Row = dict[str, Any]
-LOCAL = ZoneInfo("Europe/Copenhagen")
 MAX_TEXT = 4000
 GROUP_LANGUAGE = "da"  # the eMentors' own language
 KEYS = (
@@ -62,10 +60,6 @@ def phrases(settings: Settings) -> Phrases:
 def expected_wait(position: int, minutes_per_citizen: int, online: int) -> int:
     """Minutes a citizen at `position` in the queue can expect to wait, with `online` eMentors serving."""
     return max(1, position * minutes_per_citizen // max(1, online))
-
-
-def local_time(moment: datetime) -> str:
-    return moment.astimezone(LOCAL).strftime("%H.%M")
 
 
 # ---- reading ------------------------------------------------------------------------------------------------
@@ -188,7 +182,7 @@ async def request(
             channel=channel,
             tried=steps_line(topic.steps) or p.get("nothing", g),
             failed=topic.failed_at or p.get("nothing", g),
-            since=local_time(now),
+            since=words.clock(now, GROUP_LANGUAGE),
         )
         take = Button(p.get("group_take", g), format_payload("take", h=str(handover["id"])))
         await tell_group(tx, settings, now, "handover", handover, text, (take,))

@@ -16,7 +16,6 @@ from bot.config import ConfigError, Settings
 from bot.storage.tx import Tx
 
 T = TypeVar("T")
-TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
 def add_commands(commands: Any) -> None:
@@ -66,12 +65,12 @@ def _now() -> datetime:
 
 
 def local_time(text: str, name: str) -> datetime:
-    from bot.booking.schedule import COPENHAGEN
+    from bot.booking.availability import parse_local
 
-    try:
-        return datetime.strptime(text.strip(), TIME_FORMAT).replace(tzinfo=COPENHAGEN)
-    except ValueError:
-        raise ConfigError(f'{name}: "{text}" is not a time like "2026-12-03 10:00"') from None
+    moment = parse_local(text)
+    if moment is None:
+        raise ConfigError(f'{name}: "{text}" is not a time like "2026-12-03 10:00"')
+    return moment
 
 
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:

@@ -105,6 +105,22 @@ class Store:
         async with self._lock(channel, sender):
             return await self._retrying(lambda: self._path.run(channel, sender, message_id, step, moment))
 
+    async def first_delivery(self, channel: str, message_id: str, now: datetime) -> bool:
+        """Remember a message id handled outside a conversation turn (the eMentors' group), as turns do their
+        own: False when it was seen before, so a repeated delivery is dropped."""
+
+        async def remember(tx: Tx) -> bool:
+            added = await tx.execute(
+                "INSERT INTO inbound_seen (channel, message_id, created_at) VALUES (:channel, :id, :now)"
+                " ON CONFLICT DO NOTHING",
+                channel=channel,
+                id=message_id,
+                now=now,
+            )
+            return added > 0
+
+        return await self.transaction(remember)
+
     async def transaction(self, work: Work[T], *, read_only: bool = False) -> T:
         """`work(tx)` in a transaction of its own, retried while the database is briefly away. `read_only`
         work takes no write lock on SQLite (and PostgreSQL refuses a write in it)."""
