@@ -12,7 +12,7 @@ from pathlib import Path
 
 from yaml.nodes import Node
 
-from bot.flows.model import ENDS, LANGUAGES, Choice, Flow, Link, Step, Text
+from bot.flows.model import ENDS, LANGUAGES, Choice, Flow, Link, Step, Text, Words
 from bot.yaml_nodes import NodeReader, YamlError, compose
 
 FORMAT_VERSION = "1"
@@ -91,11 +91,12 @@ def read_text(node: Node, reader: NodeReader, what: str, limit: int | None = Non
 
 def _flow(intent: str, node: Node, reader: NodeReader) -> Flow:
     fields = reader.mapping(node, f"flow `{intent}`")
-    reader.only_keys(fields, {"title", "start", "steps"}, f"flow `{intent}`")
+    reader.only_keys(fields, {"title", "intro", "start", "steps"}, f"flow `{intent}`")
     for key in ("title", "start", "steps"):
         if key not in fields:
             raise reader.fail(node, f"flow `{intent}` has no `{key}`")
     title = read_text(fields["title"][1], reader, "title", MAX_BUTTON_CHARS)
+    intro = read_text(fields["intro"][1], reader, "intro") if "intro" in fields else None
     start_node = fields["start"][1]
     start = reader.scalar(start_node, "start")
     steps = {
@@ -112,7 +113,7 @@ def _flow(intent: str, node: Node, reader: NodeReader) -> Flow:
     for step in steps.values():
         if step.id not in reachable:
             raise FlowError(f"{step.source}: step `{step.id}` of flow `{intent}` is never reached")
-    return Flow(intent, title, start, steps, reader.at(node))
+    return Flow(intent, title, start, steps, reader.at(node), intro)
 
 
 def _step(step_id: str, key: Node, node: Node, reader: NodeReader) -> Step:
@@ -156,13 +157,25 @@ def _step(step_id: str, key: Node, node: Node, reader: NodeReader) -> Step:
 
 def _choice(node: Node, reader: NodeReader) -> Choice:
     fields = reader.mapping(node, "a choice")
-    reader.only_keys(fields, {"title", "next"}, "a choice")
-    if set(fields) != {"title", "next"}:
+    reader.only_keys(fields, {"title", "next", "words"}, "a choice")
+    if not {"title", "next"} <= set(fields):
         raise reader.fail(node, "a choice needs `title` and `next`")
     return Choice(
         read_text(fields["title"][1], reader, "choice title", MAX_BUTTON_CHARS),
         reader.scalar(fields["next"][1], "next"),
+        _words(fields["words"][1], reader) if "words" in fields else Words(),
     )
+
+
+def _words(node: Node, reader: NodeReader) -> Words:
+    """`words: {da: [android, mobil], en: [android, phone]}`: what a citizen may type for the choice."""
+    fields = reader.mapping(node, "words")
+    reader.only_keys(fields, set(LANGUAGES), "words")
+    found: dict[str, tuple[str, ...]] = {}
+    for language, (_, value) in fields.items():
+        items = reader.sequence(value, f"words ({language})")
+        found[language] = tuple(reader.scalar(item, f"a word ({language})") for item in items)
+    return Words(**found)
 
 
 def _link(node: Node, reader: NodeReader) -> Link:

@@ -27,9 +27,21 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Words:
+    """Words a citizen may type for a choice besides its title ("android", "mobil"), per language."""
+
+    da: tuple[str, ...] = ()
+    en: tuple[str, ...] = ()
+
+    def all(self) -> tuple[str, ...]:
+        return self.da + self.en
+
+
+@dataclass(frozen=True)
 class Choice:
     title: Text
     next: str
+    words: Words = Words()
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,7 @@ class Flow:
     start: str
     steps: dict[str, Step]
     source: str = ""
+    intro: Text | None = None  # said before the first step when the flow starts from a typed question
 
     def step(self, step_id: str) -> Step:
         return self.steps[step_id]

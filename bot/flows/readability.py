@@ -48,3 +48,41 @@ def flesch(text: str) -> float:
     per_sentence = len(found) / sentences(text)
     per_word = sum(syllables(w) for w in found) / len(found)
     return 206.835 - 1.015 * per_sentence - 84.6 * per_word
+
+
+# Verbs that open an instruction ("Tryk på Del", "Then tap Share"), in the imperative form used in flows.
+_IMPERATIVES = {
+    "da": frozenset(
+        "åbn tryk vælg klik skriv find gå log hent tag send gem scan scann ring kontakt indtast udfyld svar kig se "
+        "brug prøv sæt hold lav vent husk læs bestil opret meld sørg tjek følg slå installer download godkend "
+        "accepter tilføj ret upload vis bed spørg kopier slet luk start rul stryg sig giv sluk tænd vend læg "
+        "markér marker søg skift sign underskriv aflys book print udskriv".split()
+    ),
+    "en": frozenset(
+        "open tap choose pick click write type find go log get take send save scan call contact enter fill answer "
+        "look see use try put hold make wait remember read order create register check follow turn install "
+        "download approve accept add correct upload show ask copy delete close start scroll swipe say select "
+        "press give switch lay mark search change sign cancel book print".split()
+    ),
+}
+# Words that may stand before the verb of an instruction: "Then tap …", "Klik så …" needs none.
+_LEAD_INS = frozenset("then so now first next finally and or så nu først derefter bagefter til sidst og eller".split())
+_CLAUSE = re.compile(r"[.!?:;,]+(?=\s|$)|\n+|\b(?:og|and|then|derefter)\b", re.IGNORECASE)
+
+
+def sentence_count(text: str) -> int:
+    """Sentences with at least one word: a step is one thing to do, so it stays short."""
+    return len([p for p in _SENTENCE_END.split(text) if words(p)])
+
+
+def instructions(text: str, language: str) -> int:
+    """How many actions a step asks for: clauses that open with an imperative verb ("Åbn", "then tap")."""
+    verbs = _IMPERATIVES["en" if language == "en" else "da"]
+    count = 0
+    for clause in _CLAUSE.split(text):
+        found = [w.lower() for w in words(clause)]
+        while found and found[0] in _LEAD_INS:
+            found = found[1:]
+        if found and found[0] in verbs:
+            count += 1
+    return count
