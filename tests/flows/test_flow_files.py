@@ -56,6 +56,8 @@ CHECKED_SITES = (
     "stepstone.dk",
     "gmail.com",
     "live.com",
+    "nemkonto.dk",
+    "star.dk",
 )
 
 
