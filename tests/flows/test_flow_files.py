@@ -51,6 +51,7 @@ CHECKED_SITES = (
     "e-boks.com",
     "e-boks.dk",
     "mit.dk",
+    "skat.dk",
     "jobindex.dk",
     "linkedin.com",
     "stepstone.dk",
