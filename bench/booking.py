@@ -46,13 +46,12 @@ from bot.booking.bookings import resource_of
 from bot.config import ClassifierSettings, DeliverySettings
 from bot.core.messages import Outbound
 from bot.core.payloads import parse_payload
+from bot.core.ports import Tx
 from bot.delivery.outbox import count_by_status, enqueue
 from bot.delivery.worker import DeliveryWorker, utc_now
 from bot.nlu.trainer import ensure_model
-from bot.storage.db import make_engine
 from bot.storage.migrate import upgrade
 from bot.storage.store import Store
-from bot.storage.tx import Tx
 
 _DAY = '"0.00-23.30"'
 BOOKING = f"""booking:
@@ -214,7 +213,7 @@ class Recorder:
 async def deliver(database_url: str, workers: int) -> tuple[float, int, int]:
     """(messages/s, sends of a message sent before, rows not `sent` at the end) for DELIVERIES due rows and
     `workers` workers ticking back to back."""
-    stores = [Store(make_engine(database_url)) for _ in range(workers)]
+    stores = [Store(database_url) for _ in range(workers)]
     try:
         now = utc_now()
 

@@ -19,6 +19,8 @@ from typing import Any, Literal
 
 import yaml
 
+from bot.core.text import Text
+
 ENV_PREFIX = "EMENTOR_"
 CONFIG_VERSION = 1
 SECRET_ENV = {
@@ -37,7 +39,7 @@ class ServerSettings:
     the bot makes (calendar entries) are linked from it in channels outside the bot's own page."""
 
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: int = field(default=8080, metadata={"range": (1, 65535)})
     public_url: str | None = None
 
     def base_url(self) -> str:
@@ -54,18 +56,18 @@ class FallbackSettings:
     """Like Rasa's FallbackClassifier: below `threshold`, or with the top two closer than
     `ambiguity_threshold`, the intent becomes `nlu_fallback` (the ranking is kept)."""
 
-    threshold: float = 0.8
-    ambiguity_threshold: float = 0.0
+    threshold: float = field(default=0.8, metadata={"range": (0.0, 1.0)})
+    ambiguity_threshold: float = field(default=0.0, metadata={"range": (0.0, 1.0)})
 
 
 @dataclass(frozen=True)
 class ClassifierSettings:
-    word_ngrams: int = 2
-    char_ngram_min: int = 2
-    char_ngram_max: int = 5
-    embedding_weight: float = 1.0
-    c: float = 0.5
-    temperature: float = 3.0
+    word_ngrams: int = field(default=2, metadata={"range": (1, 3)})
+    char_ngram_min: int = field(default=2, metadata={"range": (1, 6)})
+    char_ngram_max: int = field(default=5, metadata={"range": (1, 8)})
+    embedding_weight: float = field(default=1.0, metadata={"range": (0.0, 10.0)})
+    c: float = field(default=0.5, metadata={"range": (1e-4, 1e4)})
+    temperature: float = field(default=3.0, metadata={"range": (0.1, 100.0)})
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ class NluSettings:
     data: str = "nlu_data"
     model: str = "var/models/intent_model.npz"
     rasa_url: str = "http://127.0.0.1:5005"
-    rasa_timeout: float = 2.0
+    rasa_timeout: float = field(default=2.0, metadata={"range": (0.05, 60.0)})
     fallback: FallbackSettings = field(default_factory=FallbackSettings)
     classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
 
@@ -82,7 +84,7 @@ class NluSettings:
 @dataclass(frozen=True)
 class ConversationSettings:
     flows: str = "flows"
-    session_timeout_minutes: int = 30
+    session_timeout_minutes: int = field(default=30, metadata={"range": (1, 7 * 24 * 60)})
 
 
 @dataclass(frozen=True)
@@ -96,17 +98,6 @@ class SocketIOSettings:
     connect; otherwise the origins of the pages that embed it, separated by commas."""
 
     cors_allowed_origins: str = "*"
-
-
-@dataclass(frozen=True)
-class Words:
-    """A text in Danish and English (English falls back to Danish when left out)."""
-
-    da: str
-    en: str = ""
-
-    def get(self, language: str) -> str:
-        return self.en if language == "en" and self.en else self.da
 
 
 @dataclass(frozen=True)
@@ -127,14 +118,14 @@ class LocationSettings:
     """A place where eMentors help (`kind: workshop`), or eMentors calling citizens back (`kind: phone`)."""
 
     id: str
-    name: Words
+    name: Text
     kind: Literal["workshop", "phone"] = "workshop"
     address: str = ""
     map_url: str = ""
-    bring: Words = field(default_factory=lambda: Words(""))
+    bring: Text = field(default_factory=lambda: Text(""))
     hours: WeekHours = field(default_factory=WeekHours)
-    slot_minutes: int = 30
-    places: int = 1  # eMentors serving in parallel
+    slot_minutes: int = field(default=30, metadata={"range": (5, 480)})
+    places: int = field(default=1, metadata={"range": (1, 100)})  # eMentors serving in parallel
     closed: tuple[str, ...] = ()  # ISO dates; Danish public holidays are closed anyway
 
 
@@ -143,24 +134,25 @@ class WorkshopSettings:
     """A group session: weekly (`weekday` + `starts`) or on the listed `dates`, at a location."""
 
     id: str
-    title: Words
+    title: Text
     location: str
-    description: Words = field(default_factory=lambda: Words(""))
+    description: Text = field(default_factory=lambda: Text(""))
     language: Literal["da", "en"] = "da"
-    places: int = 10
+    places: int = field(default=10, metadata={"range": (1, 1000)})
     weekday: str = ""
     dates: tuple[str, ...] = ()
     starts: str = "13.00"
-    minutes: int = 90
+    minutes: int = field(default=90, metadata={"range": (5, 600)})
 
 
 @dataclass(frozen=True)
 class BookingSettings:
-    days_ahead: int = 21
-    slots_per_page: int = 4
-    min_notice_minutes: int = 30  # the earliest bookable slot starts at least this far ahead
+    days_ahead: int = field(default=21, metadata={"range": (1, 366)})
+    slots_per_page: int = field(default=4, metadata={"range": (1, 8)})
+    # the earliest bookable slot starts at least this far ahead
+    min_notice_minutes: int = field(default=30, metadata={"range": (0, 7 * 24 * 60)})
     remind_day_before: bool = True
-    remind_hours_before: int = 2  # 0: no second reminder
+    remind_hours_before: int = field(default=2, metadata={"range": (0, 48)})  # 0: no second reminder
     locations: tuple[LocationSettings, ...] = ()
     workshops: tuple[WorkshopSettings, ...] = ()
 
@@ -169,10 +161,14 @@ class BookingSettings:
 class HandoverSettings:
     """Live hand-over to an eMentor. `telegram_group_chat_id`: the eMentors' Telegram group (0: none)."""
 
-    wait_limit_minutes: int = 15  # a citizen waiting longer is offered a booking
-    idle_end_minutes: int = 30  # a taken conversation where nobody writes this long ends; the bot is back
-    minutes_per_citizen: int = 10  # for the expected wait told to a queued citizen
-    online_hours: int = 4  # how long an eMentor counts as online after saying so
+    # a citizen waiting longer is offered a booking
+    wait_limit_minutes: int = field(default=15, metadata={"range": (1, 24 * 60)})
+    # a taken conversation where nobody writes this long ends; the bot is back
+    idle_end_minutes: int = field(default=30, metadata={"range": (1, 24 * 60)})
+    # for the expected wait told to a queued citizen
+    minutes_per_citizen: int = field(default=10, metadata={"range": (1, 240)})
+    # how long an eMentor counts as online after saying so
+    online_hours: int = field(default=4, metadata={"range": (1, 24)})
     telegram_group_chat_id: int = 0
 
 
@@ -180,9 +176,10 @@ class HandoverSettings:
 class DeliverySettings:
     """The outbox worker: reminders, eMentor replies and notices are sent from the database."""
 
-    poll_seconds: float = 1.0
-    max_attempts: int = 5
-    retry_seconds: float = 30.0  # first retry after this long, doubling each time
+    poll_seconds: float = field(default=1.0, metadata={"range": (0.05, 60.0)})
+    max_attempts: int = field(default=5, metadata={"range": (1, 100)})
+    # first retry after this long, doubling each time
+    retry_seconds: float = field(default=30.0, metadata={"range": (0.01, 3600.0)})
 
 
 @dataclass(frozen=True)
@@ -202,35 +199,8 @@ class Settings:
     telegram_webhook_secret: str | None = field(default=None, metadata={"secret": True})
 
 
+Bounds = tuple[float, float]  # a number setting's range, kept on its own field: field(metadata={"range": …})
 _KIND_NAMES: dict[Any, str] = {int: "a whole number", float: "a number", str: "a text", bool: "true or false"}
-_RANGES: dict[str, tuple[float, float]] = {
-    "server.port": (1, 65535),
-    "conversation.session_timeout_minutes": (1, 7 * 24 * 60),
-    "nlu.fallback.threshold": (0.0, 1.0),
-    "nlu.fallback.ambiguity_threshold": (0.0, 1.0),
-    "nlu.rasa_timeout": (0.05, 60.0),
-    "nlu.classifier.word_ngrams": (1, 3),
-    "nlu.classifier.char_ngram_min": (1, 6),
-    "nlu.classifier.char_ngram_max": (1, 8),
-    "nlu.classifier.c": (1e-4, 1e4),
-    "nlu.classifier.embedding_weight": (0.0, 10.0),
-    "nlu.classifier.temperature": (0.1, 100.0),
-    "booking.days_ahead": (1, 366),
-    "booking.slots_per_page": (1, 8),
-    "booking.min_notice_minutes": (0, 7 * 24 * 60),
-    "booking.remind_hours_before": (0, 48),
-    "booking.locations.slot_minutes": (5, 480),
-    "booking.locations.places": (1, 100),
-    "booking.workshops.places": (1, 1000),
-    "booking.workshops.minutes": (5, 600),
-    "handover.wait_limit_minutes": (1, 24 * 60),
-    "handover.minutes_per_citizen": (1, 240),
-    "handover.idle_end_minutes": (1, 24 * 60),
-    "handover.online_hours": (1, 24),
-    "delivery.poll_seconds": (0.05, 60.0),
-    "delivery.max_attempts": (1, 100),
-    "delivery.retry_seconds": (0.01, 3600.0),
-}
 
 
 def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -303,7 +273,7 @@ def _build(cls: type[Any], raw: Mapping[str, Any], prefix: str, source: str) -> 
         elif item is not None:
             values[name] = _build_list(item, raw[name], dotted, source)
         else:
-            values[name] = _coerce(tp, raw[name], dotted, source)
+            values[name] = _coerce(tp, raw[name], dotted, source, known[name].metadata.get("range"))
     missing = [f.name for f in dataclasses.fields(cls) if f.name not in values and _required(f)]
     if missing:
         raise ConfigError(f"{prefix}{missing[0]}: missing ({source})")
@@ -336,7 +306,7 @@ def _build_list(item: Any, raw: Any, dotted: str, source: str) -> tuple[Any, ...
 
 
 def _apply_env(settings: Settings, env: Mapping[str, str]) -> Settings:
-    paths = dict(_leaf_paths(Settings, ""))
+    paths = {path: (tp, bounds) for path, tp, bounds in _leaf_paths(Settings, "")}
     by_env = {env_name(p): p for p in paths if p not in SECRET_ENV}
     by_env.update({v: k for k, v in SECRET_ENV.items()})
     for name in sorted(env):
@@ -345,21 +315,24 @@ def _apply_env(settings: Settings, env: Mapping[str, str]) -> Settings:
         if name not in by_env:
             raise ConfigError(f"{name}: unknown setting in the environment")
         dotted = by_env[name]
-        value = _coerce(paths[dotted], env[name], dotted, name)
+        tp, bounds = paths[dotted]
+        value = _coerce(tp, env[name], dotted, name, bounds)
         settings = _replace_path(settings, dotted.split("."), value)
     return settings
 
 
-def _leaf_paths(cls: type[Any], prefix: str) -> list[tuple[str, Any]]:
-    """Settings the environment can override: scalars, not lists (locations and workshops live in the file)."""
-    out: list[tuple[str, Any]] = []
+def _leaf_paths(cls: type[Any], prefix: str) -> list[tuple[str, Any, Bounds | None]]:
+    """Settings the environment can override, with their type and range: scalars, not lists (locations and
+    workshops live in the file)."""
+    out: list[tuple[str, Any, Bounds | None]] = []
+    ranges = {f.name: f.metadata.get("range") for f in dataclasses.fields(cls)}
     for name, tp in typing.get_type_hints(cls).items():
         if _tuple_item(tp) is not None:
             continue
         if dataclasses.is_dataclass(tp):
             out += _leaf_paths(typing.cast(type[Any], tp), prefix + name + ".")
         else:
-            out.append((prefix + name, tp))
+            out.append((prefix + name, tp, ranges.get(name)))
     return out
 
 
@@ -370,7 +343,8 @@ def _replace_path(obj: Any, parts: list[str], value: Any) -> Any:
     return dataclasses.replace(obj, **{parts[0]: child})
 
 
-def _coerce(tp: Any, value: Any, dotted: str, source: str) -> Any:
+def _coerce(tp: Any, value: Any, dotted: str, source: str, bounds: Bounds | None = None) -> Any:
+    """`value` as type `tp`, within `bounds` (a field's `metadata["range"]`), or ConfigError naming it."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType) and type(None) in args:
@@ -408,7 +382,7 @@ def _coerce(tp: Any, value: Any, dotted: str, source: str) -> Any:
             raise TypeError(f"unsupported setting type {tp}")
     except (TypeError, ValueError):
         raise ConfigError(bad.format(f"must be {_KIND_NAMES.get(tp, tp)}")) from None
-    low, high = _RANGES.get(dotted, (float("-inf"), float("inf")))
+    low, high = bounds or (float("-inf"), float("inf"))
     if not low <= number <= high:
         raise ConfigError(bad.format(f"must be between {low:g} and {high:g}"))
     return number

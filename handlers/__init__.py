@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from bot.core.actions import Action
-from bot.flows.engine import Handler
+from bot.config import Settings
+from bot.core.turn import Handlers, Hook
+from bot.flows.engine import Engine
 from handlers import booking, handover, my_bookings, smalltalk, workshops
+from handlers.context import bind
 
-# pure handlers, run by the flow engine
-HANDLERS: dict[str, Handler] = {**smalltalk.HANDLERS}
-# actions that read or write bookings and hand-overs, run by the dispatcher inside the turn's transaction
-ACTIONS: dict[str, Action] = {**handover.ACTIONS, **booking.ACTIONS, **my_bookings.ACTIONS, **workshops.ACTIONS}
-# run before any intent, in this order: a citizen in a hand-over, a booking waiting for typed input
-HOOKS: tuple[Action, ...] = (*handover.HOOKS, booking.details)
+FAMILIES = (smalltalk.ACTIONS, handover.ACTIONS, booking.ACTIONS, my_bookings.ACTIONS, workshops.ACTIONS)
+
+
+def build(engine: Engine, settings: Settings) -> Handlers:
+    """The actions by intent, and the hooks that run before any intent, in this order: a citizen in a
+    hand-over, then a booking waiting for typed input."""
+    actions = {intent: bind(fn, engine, settings) for family in FAMILIES for intent, fn in family.items()}
+    hooks: tuple[Hook, ...] = (bind(handover.in_handover, engine, settings), bind(booking.details, engine, settings))
+    return Handlers(actions, hooks)

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.core.actions import Action, Context
 from bot.core.messages import Button, Outbound
 from bot.core.payloads import format_payload, parse_payload
+from bot.core.statuses import HandoverStatus
+from bot.core.turn import DialogueState, Result, Understanding
 from bot.escalation import handover
 from bot.escalation.availability import unavailable_because
-from bot.escalation.topic import topic_of
-from bot.flows.engine import DialogueState, Result, Understanding
-from bot.storage.tx import Row
+from bot.escalation.handover import HandoverRow
+from bot.flows.topic import topic_of
 from handlers.booking import book_ementor
+from handlers.context import Context, Handler
 
 LEAVE = frozenset({"leave_queue", "book_ementor", "stop"})
 QUIET = timedelta(minutes=1)  # the waiting citizen hears the queue position at most this often
@@ -39,7 +40,7 @@ async def _booking(ctx: Context, state: DialogueState, u: Understanding, intro: 
     return Result(result.state, [intro, *result.messages], result.outcome, result.private)
 
 
-async def _position(ctx: Context, state: DialogueState, row: Row, key: str) -> Outbound:
+async def _position(ctx: Context, state: DialogueState, row: HandoverRow, key: str) -> Outbound:
     language = ctx.language(state)
     position = await handover.queue_position(ctx.tx, row)
     minutes = await handover.wait_minutes(ctx.tx, ctx.settings, ctx.now, position)
@@ -57,9 +58,7 @@ async def talk_to_human(ctx: Context, state: DialogueState, u: Understanding) ->
     flow = ctx.engine.flows.get(topic.flow or "")
     title = flow.title.get(handover.GROUP_LANGUAGE) if flow is not None else None
     row, _ = await handover.request(ctx.tx, ctx.settings, ctx.now, ctx.channel, ctx.sender, language, topic, title)
-    state.handover = True
-    state.asked_more = False
-    state.fallbacks = 0
+    state = state.but(handover=True, asked_more=False, fallbacks=0)
     return Result(state, [await _position(ctx, state, row, "queued")], "handover_queued")
 
 
@@ -70,7 +69,7 @@ async def leave_queue(ctx: Context, state: DialogueState, u: Understanding) -> R
     return Result(menu.state, [note, *menu.messages], menu.outcome)
 
 
-async def in_handover(ctx: Context, state: DialogueState, u: Understanding) -> Result | None:
+async def in_handover(ctx: Context, state: DialogueState, u: Understanding) -> Result | DialogueState | None:
     """Run first in every turn: None unless the conversation has a waiting or active hand-over.
 
     Only a citizen's own request starts a hand-over, so the database is asked only after one (state.handover):
@@ -79,11 +78,10 @@ async def in_handover(ctx: Context, state: DialogueState, u: Understanding) -> R
         return None
     row = await handover.open_for(ctx.tx, ctx.channel, ctx.sender)
     if row is None:
-        state.handover = False
-        return None
+        return state.but(handover=False)
     p = handover.phrases(ctx.settings)
     language = ctx.language(state)
-    if row["status"] == "active":
+    if row["status"] == HandoverStatus.ACTIVE:
         if u.intent == "leave_queue":  # the citizen's own "end" button
             await handover.leave(ctx.tx, ctx.settings, ctx.now, row)
             menu = ctx.engine.menu(state, "handover_ended")
@@ -106,5 +104,4 @@ async def in_handover(ctx: Context, state: DialogueState, u: Understanding) -> R
     return Result(state, [await _position(ctx, state, row, "still_waiting")], "waiting", private=typed)
 
 
-ACTIONS: dict[str, Action] = {"talk_to_human": talk_to_human, "leave_queue": leave_queue}
-HOOKS: tuple[Action, ...] = (in_handover,)
+ACTIONS: dict[str, Handler[Result | None]] = {"talk_to_human": talk_to_human, "leave_queue": leave_queue}

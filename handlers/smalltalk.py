@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from bot.core.messages import Outbound
-from bot.flows.engine import DialogueState, Engine, Handler, Result, Understanding, requested_language
+from bot.core.turn import DialogueState, Result, Understanding
+from bot.flows.engine import requested_language
+from handlers.context import Context, Handler
 
 
-def change_language(engine: Engine, state: DialogueState, u: Understanding) -> Result:
-    state.language = requested_language(u, state.language)
-    note = Outbound(engine.ui.text("language_set", state.language))
-    current = engine.current_step(state)
+async def change_language(ctx: Context, state: DialogueState, u: Understanding) -> Result:
+    state = state.but(language=requested_language(u, state.language))
+    note = Outbound(ctx.engine.ui.text("language_set", state.language))
+    current = ctx.engine.current_step(state)
     if current is not None and state.flow:
-        return Result(state, [note, engine.render_step(engine.flows[state.flow], current, state.language)], "language")
-    menu = engine.menu(state, "language")
-    return Result(state, [note, *menu.messages], "language")
+        step = ctx.engine.render_step(ctx.engine.flows[state.flow], current, state.language)
+        return Result(state, [note, step], "language")
+    menu = ctx.engine.menu(state, "language")
+    return Result(menu.state, [note, *menu.messages], "language")
 
 
-HANDLERS: dict[str, Handler] = {"change_language": change_language}
+ACTIONS: dict[str, Handler[Result | None]] = {"change_language": change_language}

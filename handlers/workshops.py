@@ -7,16 +7,20 @@ from "Mine tider" or the workshop_leave button.
 
 from __future__ import annotations
 
-from bot.booking import availability, bookings, words
+from bot.booking import availability, bookings
 from bot.booking.follow_up import after_booking
 from bot.booking.places import WEEKDAYS, parse_hours
 from bot.booking.texts import confirmation, phrases
-from bot.core.actions import Action, Context
+from bot.config import WeekHours
+from bot.core import words
 from bot.core.messages import Button, Link, Outbound
 from bot.core.payloads import format_payload
-from bot.escalation.topic import topic_of
-from bot.flows.engine import DialogueState, Result, Understanding
-from handlers.booking import button, topic_title
+from bot.core.statuses import BookingStatus
+from bot.core.text import language_of
+from bot.core.turn import DialogueState, Result, Understanding
+from bot.flows.topic import topic_of
+from handlers.common import button, topic_title
+from handlers.context import Context, Handler
 from handlers.my_bookings import cancel_confirm
 
 MAX_LISTED = 3  # the next three dates: a phone screen, not a catalogue
@@ -35,7 +39,8 @@ async def _listing(ctx: Context, state: DialogueState, intro: str = "") -> Resul
     lines, buttons = [], []
     for item in found[:MAX_LISTED]:
         w, start = item.session.workshop, item.session.start
-        place = next((loc.name.get(lang) for loc in ctx.settings.booking.locations if loc.id == w.location), w.location)
+        location = ctx.location(w.location)
+        place = location.name.get(lang) if location is not None else w.location
         lines.append(
             p.get(
                 "workshop_line", lang, title=w.title.get(lang), when=words.when(start, lang, ctx.now), place=place,
@@ -54,8 +59,7 @@ async def _listing(ctx: Context, state: DialogueState, intro: str = "") -> Resul
 async def workshops(ctx: Context, state: DialogueState, u: Understanding) -> Result | None:
     if not ctx.settings.booking.workshops:
         return None
-    state.task = None
-    return await _listing(ctx, state)
+    return await _listing(ctx, state.but(task=None))
 
 
 async def workshop_join(ctx: Context, state: DialogueState, u: Understanding) -> Result:
@@ -75,7 +79,7 @@ async def workshop_join(ctx: Context, state: DialogueState, u: Understanding) ->
         "workshop", resource, workshop.places, workshop.location, session.start, session.end, ctx.channel,
         ctx.sender, lang, workshop=workshop.id, topic=topic.flow, tried=list(topic.steps),
     )  # fmt: skip
-    row = await bookings.reserve(ctx.tx, request, "booked", ctx.now)
+    row = await bookings.reserve(ctx.tx, request, BookingStatus.BOOKED, ctx.now)
     if row is None:
         return await _listing(ctx, state, p.get("workshop_full", lang))
     await after_booking(ctx.tx, ctx.settings, row, ctx.now, topic_title=topic_title(ctx, row["topic"]))
@@ -86,14 +90,14 @@ async def workshop_leave(ctx: Context, state: DialogueState, u: Understanding) -
     return await cancel_confirm(ctx, state, u)
 
 
-def hours_in_words(hours: object, lang: str) -> str:
+def hours_in_words(hours: WeekHours, lang: str) -> str:
     """ "mandag 9.00-12.00; tirsdag 9.00-12.00, 13.00-15.00" from a WeekHours."""
     parts = []
     for index, name in enumerate(WEEKDAYS):
         spans = parse_hours(getattr(hours, name), name)
         if spans:
             text = ", ".join(f"{words.clock(a, lang)}-{words.clock(b, lang)}" for a, b in spans)
-            parts.append(f"{words.DAYS[words.language_of(lang)][index]} {text}")
+            parts.append(f"{words.DAYS[language_of(lang)][index]} {text}")
     return "; ".join(parts)
 
 
@@ -119,7 +123,7 @@ async def location_hours(ctx: Context, state: DialogueState, u: Understanding) -
     )
 
 
-ACTIONS: dict[str, Action] = {
+ACTIONS: dict[str, Handler[Result | None]] = {
     "workshops": workshops,
     "workshop_join": workshop_join,
     "workshop_leave": workshop_leave,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.config import ClassifierSettings, ConversationSettings, Settings
 from bot.nlu.classifier import IntentModel
 from bot.nlu.trainer import train_from_files
-from bot.storage.db import make_engine
 from bot.storage.migrate import upgrade_async
 from bot.storage.store import Store
 from tests.channels.fake_bot_api import FakeBotApi
@@ -22,6 +22,7 @@ from tests.channels.fake_bot_api import FakeBotApi
 ROOT = Path(__file__).resolve().parent.parent
 NLU_DATA = ROOT / "nlu_data"
 DEV_SET = ROOT / "nlu_eval" / "dev.yml"
+NEW_TOPICS_SET = ROOT / "nlu_eval" / "new_topics.yml"  # the ten intents added in issue 10, written apart
 
 
 @pytest.fixture(scope="session")
@@ -39,14 +40,9 @@ def app_settings() -> Settings:
     return Settings(conversation=ConversationSettings(flows=str(ROOT / "flows")))
 
 
-@pytest.fixture
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[str, str | None]]:
-    """(url, schema) of a fresh, migrated database; PostgreSQL gets a schema of its own, dropped after."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-        await upgrade_async(url)
-        yield url, None
-        return
+@asynccontextmanager
+async def postgres_schema() -> AsyncIterator[tuple[str, str]]:
+    """(url, schema): a fresh, migrated schema of its own on TEST_DATABASE_URL, dropped afterwards."""
     url = os.environ["TEST_DATABASE_URL"]
     schema = f"test_{uuid.uuid4().hex[:12]}"
     admin = create_async_engine(url)
@@ -62,9 +58,21 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
 
 
 @pytest.fixture
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[str, str | None]]:
+    """(url, schema) of a fresh, migrated database; PostgreSQL gets a schema of its own, dropped after."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        await upgrade_async(url)
+        yield url, None
+        return
+    async with postgres_schema() as (url, schema):
+        yield url, schema
+
+
+@pytest.fixture
 async def store(database: tuple[str, str | None]) -> AsyncIterator[Store]:
     url, schema = database
-    store = Store(make_engine(url, schema), schema)
+    store = Store(url, schema)
     yield store
     await store.close()
 

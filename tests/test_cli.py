@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from bot.cli import main
+from bot.nlu.catalogue import catalogue
 from bot.nlu.model_store import read_metadata
 from bot.nlu.training_data import load_training_data
 from tests.conftest import ROOT
@@ -135,4 +136,4 @@ def test_project_data_exports(tmp_path: Path) -> None:
         )
         == 0
     )
-    assert len(yaml.safe_load((tmp_path / "domain.yml").read_text("utf-8"))["intents"]) == 38
+    assert len(yaml.safe_load((tmp_path / "domain.yml").read_text("utf-8"))["intents"]) == len(catalogue()) + 1

@@ -29,7 +29,7 @@ class Citizen:
     async def start(self) -> None:
         # a fresh Store on the same engine: nothing is kept in the old app's memory
         self.client = TestClient(
-            TestServer(build_app(app_settings(), self.model, Store(self.store.engine, self.store.schema)))
+            TestServer(build_app(app_settings(), self.model, Store(self.store.url, self.store.schema)))
         )
         await self.client.start_server()
 

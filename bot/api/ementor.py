@@ -20,23 +20,24 @@ from typing import Any
 from aiohttp import web
 
 from bot.booking import blocks, bookings
+from bot.booking.bookings import BookingRow
 from bot.booking.places import find_location
-from bot.booking.schedule import COPENHAGEN
 from bot.config import Settings
-from bot.core.dispatcher import Clock, utc_now
+from bot.core.clock import COPENHAGEN, Clock, utc_now
+from bot.core.ports import ConversationStore, StorageUnavailable, Tx
+from bot.core.statuses import ATTENDANCE, BookingStatus, HandoverStatus, OutboxStatus
 from bot.delivery.outbox import list_deliveries
 from bot.escalation import accounts, handover
-from bot.storage.store import StorageUnavailable, Store
-from bot.storage.tx import Row, Tx
+from bot.escalation.accounts import EmentorRow
+from bot.escalation.handover import HandoverRow
 
 PREFIX = "/api/ementor"
 MAX_BODY = 16 * 1024
 MAX_TEXT = 4000
 MAX_LIST = 200
-STORE_KEY: web.AppKey[Store] = web.AppKey("ementor_api_store", Store)
+STORE_KEY: web.AppKey[ConversationStore] = web.AppKey("ementor_api_store")
 SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("ementor_api_settings", Settings)
 CLOCK_KEY: web.AppKey[Clock] = web.AppKey("ementor_api_clock")
-BOOKING_STATUSES = ("held", "booked", "cancelled", "moved", "attended", "no_show")
 HIDDEN_BOOKING = ("sender", "calendar_key")
 
 
@@ -66,7 +67,7 @@ def answer(value: Any, status: int = 200) -> web.Response:
 class Call:
     request: web.Request
     tx: Tx
-    me: dict[str, Any]
+    me: EmentorRow
     body: Any
     settings: Settings
     now: datetime
@@ -136,7 +137,7 @@ def endpoint(fn: Endpoint) -> Callable[[web.Request], Awaitable[web.Response]]:
 
 
 # ---- the eMentor ----------------------------------------------------------------------------------------------
-def _me(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _me(row: EmentorRow, now: datetime) -> dict[str, Any]:
     until = row["online_until"]
     return {**row, "online": until is not None and until > now}
 
@@ -173,29 +174,30 @@ async def notices(call: Call) -> web.Response:
 
 
 # ---- hand-overs -----------------------------------------------------------------------------------------------
-def _public(row: Row, now: datetime) -> dict[str, Any]:
+def _public(row: HandoverRow, now: datetime) -> dict[str, Any]:
     body = handover.notice_body(row, now)
     del body["at"]
     return {**body, "taken_at": row["taken_at"], "ended_at": row["ended_at"]}
 
 
-async def _handover(call: Call) -> Row:
+async def _handover(call: Call) -> HandoverRow:
     row = await handover.get(call.tx, call.number("id"))
     if row is None:
         raise ApiError(404, "No such hand-over.")
     return row
 
 
-def _require_mine(call: Call, row: Row) -> None:
+def _require_mine(call: Call, row: HandoverRow) -> None:
     if not handover.taken_by(row, int(call.me["id"]), None):
         raise ApiError(409, "This hand-over is not yours (or no longer active).")
 
 
 async def list_handovers(call: Call) -> web.Response:
-    status = call.request.query.get("status", "waiting")
-    if status not in ("waiting", "active"):
+    status = call.request.query.get("status", HandoverStatus.WAITING)
+    if status not in (HandoverStatus.WAITING, HandoverStatus.ACTIVE):
         raise ApiError(400, '"status" must be waiting or active.')
-    return answer([_public(r, call.now) for r in await handover.list_by_status(call.tx, status)])
+    rows = await handover.list_by_status(call.tx, HandoverStatus(status))
+    return answer([_public(r, call.now) for r in rows])
 
 
 async def take(call: Call) -> web.Response:
@@ -212,7 +214,9 @@ async def take(call: Call) -> web.Response:
 
 async def read_messages(call: Call) -> web.Response:
     row = await _handover(call)
-    if row["status"] != "waiting" and row["ementor_id"] != call.me["id"]:  # waiting: any eMentor, to decide
+    if (
+        row["status"] != HandoverStatus.WAITING and row["ementor_id"] != call.me["id"]
+    ):  # waiting: any eMentor, to decide
         raise ApiError(409, "This hand-over is not yours.")
     after = _query_int(call, "after", 0, 0, 10**17)
     return answer(await handover.messages(call.tx, int(row["id"]), after))
@@ -232,7 +236,7 @@ async def end(call: Call) -> web.Response:
     row = await _handover(call)
     _require_mine(call, row)
     await handover.end(call.tx, call.settings, call.now, int(row["id"]))
-    return answer(_public({**row, "status": "ended", "ended_at": call.now}, call.now))
+    return answer(_public({**row, "status": HandoverStatus.ENDED, "ended_at": call.now}, call.now))
 
 
 # ---- bookings, blocks, deliveries ------------------------------------------------------------------------------
@@ -247,26 +251,31 @@ def _moment(raw: Any, name: str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=COPENHAGEN)
 
 
+def _booking(row: BookingRow) -> dict[str, Any]:
+    """A booking as an eMentor sees it: never the citizen's sender id or calendar key."""
+    return {k: v for k, v in row.items() if k not in HIDDEN_BOOKING}
+
+
 async def list_bookings(call: Call) -> web.Response:
     query = call.request.query
     start = _moment(query["from"], "from") if "from" in query else None
     end_at = _moment(query["to"], "to") if "to" in query else None
     status = query.get("status")
-    if status is not None and status not in BOOKING_STATUSES:
-        raise ApiError(400, f'"status" must be one of {", ".join(BOOKING_STATUSES)}.')
-    rows = await bookings.list_bookings(call.tx, start, end_at, status)
-    return answer([{k: v for k, v in r.items() if k not in HIDDEN_BOOKING} for r in rows])
+    if status is not None and status not in set(BookingStatus):
+        raise ApiError(400, f'"status" must be one of {", ".join(BookingStatus)}.')
+    rows = await bookings.list_bookings(call.tx, start, end_at, BookingStatus(status) if status else None)
+    return answer([_booking(r) for r in rows])
 
 
 async def attendance(call: Call) -> web.Response:
     status = call.field("status", str)
-    if status not in ("attended", "no_show"):
+    if status not in ATTENDANCE:
         raise ApiError(400, '"status" must be attended or no_show.')
     reference = call.request.match_info["ref"][:12]
-    row = await bookings.mark_attendance(call.tx, reference, status, call.now)
+    row = await bookings.mark_attendance(call.tx, reference, BookingStatus(status), call.now)
     if row is None:
         raise ApiError(404, "No live booking with that reference.")
-    return answer({k: v for k, v in row.items() if k not in HIDDEN_BOOKING})
+    return answer(_booking(row))
 
 
 async def list_blocks(call: Call) -> web.Response:
@@ -297,13 +306,13 @@ async def remove_block(call: Call) -> web.Response:
 
 async def deliveries(call: Call) -> web.Response:
     status = call.request.query.get("status")
-    if status is not None and status not in ("pending", "sending", "sent", "failed", "cancelled"):
-        raise ApiError(400, '"status" must be pending, sending, sent, failed or cancelled.')
+    if status is not None and status not in set(OutboxStatus):
+        raise ApiError(400, f'"status" must be one of {", ".join(OutboxStatus)}.')
     limit = _query_int(call, "limit", 100, 1, MAX_LIST)
-    return answer(await list_deliveries(call.tx, status, limit))
+    return answer(await list_deliveries(call.tx, OutboxStatus(status) if status else None, limit))
 
 
-def add_routes(app: web.Application, store: Store, settings: Settings, clock: Clock = utc_now) -> None:
+def add_routes(app: web.Application, store: ConversationStore, settings: Settings, clock: Clock = utc_now) -> None:
     app[STORE_KEY], app[SETTINGS_KEY], app[CLOCK_KEY] = store, settings, clock
     routes = [
         ("GET", "/me", me),

@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from bot.booking import bookings
 from bot.booking.blocks import blocks_between
 from bot.booking.places import Session, find_location, find_workshop, location_of, sessions
-from bot.booking.schedule import COPENHAGEN, Slot, free_places, slots
+from bot.booking.schedule import Slot, free_places, slots
 from bot.config import BookingSettings, LocationSettings, WorkshopSettings
-from bot.storage.tx import Tx
+from bot.core.clock import COPENHAGEN
+from bot.core.ports import Tx
 
 
 def earliest(settings: BookingSettings, now: datetime) -> datetime:

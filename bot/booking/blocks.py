@@ -7,10 +7,10 @@ never cancels bookings already made, so an eMentor blocking time sees who is sti
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TypedDict, cast
 
 from bot.booking.schedule import Block
-from bot.storage.tx import Tx
+from bot.core.ports import Tx
 
 
 async def add_block(
@@ -42,13 +42,24 @@ async def add_block(
     return int(rows[0]["id"])
 
 
-async def list_blocks(tx: Tx, after: datetime) -> list[dict[str, Any]]:
+class BlockRow(TypedDict):
+    id: int
+    location: str
+    starts_at: datetime
+    ends_at: datetime
+    places: int | None  # None: every place
+    reason: str
+    ementor_id: int | None
+    created_at: datetime
+
+
+async def list_blocks(tx: Tx, after: datetime) -> list[BlockRow]:
     """Blocks that end after `after`, earliest first."""
-    return await tx.fetch(
-        "SELECT id, location, starts_at, ends_at, places, reason, ementor_id, created_at FROM blocks"
-        " WHERE ends_at > :after ORDER BY starts_at, id",
+    rows = await tx.fetch(
+        f"SELECT {', '.join(BlockRow.__annotations__)} FROM blocks WHERE ends_at > :after ORDER BY starts_at, id",
         after=after,
     )
+    return cast(list[BlockRow], rows)
 
 
 async def remove_block(tx: Tx, block_id: int) -> bool:

@@ -11,22 +11,49 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, cast
 
+from bot.core.ports import Row, Tx
+from bot.core.statuses import ATTENDANCE, LIVE_BOOKING, BookingStatus, sql_list
 from bot.delivery.outbox import cancel_for_booking
-from bot.storage.tx import Row, Tx
 
 HOLD_MINUTES = 15
 REFERENCE_ALPHABET = "ACDEFHJKLMNPRTWXY3479"  # no 0/O, 1/I/L look-alikes, no 5/S, 8/B, 2/Z
-LIVE = ("booked", "attended", "no_show")  # plus `held` while it is fresh
-ATTENDANCE = ("attended", "no_show")
-_COLUMNS = (
-    "id, reference, kind, resource, place, location, workshop, starts_at, ends_at, channel, sender, language,"
-    " topic, tried, name, phone, status, moved_to, calendar_key, created_at, updated_at"
-)
-_LIVE_SQL = "(status IN ('booked', 'attended', 'no_show') OR (status = 'held' AND created_at > :hold_cutoff))"
+
+
+class BookingRow(TypedDict):
+    id: int
+    reference: str
+    kind: str  # slot | workshop
+    resource: str
+    place: int
+    location: str
+    workshop: str | None
+    starts_at: datetime
+    ends_at: datetime
+    channel: str
+    sender: str
+    language: str
+    topic: str | None
+    tried: str  # JSON list of {"flow", "step", "outcome"}
+    name: str | None
+    phone: str | None
+    status: BookingStatus
+    moved_to: int | None
+    calendar_key: str
+    created_at: datetime
+    updated_at: datetime
+
+
+_COLUMNS = ", ".join(BookingRow.__annotations__)
+_LIVE_SQL = f"(status IN {sql_list(LIVE_BOOKING)} OR (status = '{BookingStatus.HELD}' AND created_at > :hold_cutoff))"
+
+
+def _booking(row: Row) -> BookingRow:
+    return cast(BookingRow, {**row, "status": BookingStatus(row["status"])})
 
 
 def resource_of(kind: str, key: str, start: datetime) -> str:
@@ -64,15 +91,17 @@ class Request:
 
 async def _lapse_holds(tx: Tx, resource: str, now: datetime) -> None:
     await tx.execute(
-        "UPDATE bookings SET status = 'cancelled', updated_at = :now"
-        " WHERE resource = :resource AND status = 'held' AND created_at <= :hold_cutoff",
+        "UPDATE bookings SET status = :cancelled, updated_at = :now"
+        " WHERE resource = :resource AND status = :held AND created_at <= :hold_cutoff",
+        cancelled=BookingStatus.CANCELLED,
+        held=BookingStatus.HELD,
         resource=resource,
         now=now,
         hold_cutoff=hold_cutoff(now),
     )
 
 
-async def reserve(tx: Tx, request: Request, status: str, now: datetime) -> Row | None:
+async def reserve(tx: Tx, request: Request, status: BookingStatus, now: datetime) -> BookingRow | None:
     """A new booking in the first free place of the resource (status `held` or `booked`); None when full."""
     await tx.durable()
     await _lapse_holds(tx, request.resource, now)
@@ -80,7 +109,7 @@ async def reserve(tx: Tx, request: Request, status: str, now: datetime) -> Row |
         reference = new_reference()
         for place in range(request.capacity):
             rows = await tx.fetch(
-                f"INSERT INTO bookings ({_COLUMNS.replace('id, ', '', 1)}) VALUES (:reference, :kind, :resource,"
+                f"INSERT INTO bookings ({_COLUMNS.removeprefix('id, ')}) VALUES (:reference, :kind, :resource,"
                 " :place, :location, :workshop, :starts_at, :ends_at, :channel, :sender, :language, :topic, :tried,"
                 " :name, :phone, :status, NULL, :calendar_key, :now, :now) ON CONFLICT DO NOTHING RETURNING id",
                 reference=reference,
@@ -109,42 +138,44 @@ async def reserve(tx: Tx, request: Request, status: str, now: datetime) -> Row |
     return None
 
 
-def tried_of(row: Row) -> list[dict[str, str]]:
+def tried_of(row: BookingRow) -> list[dict[str, str]]:
     tried: list[dict[str, str]] = json.loads(row["tried"] or "[]")
     return tried
 
 
-async def by_id(tx: Tx, booking_id: int) -> Row | None:
+async def by_id(tx: Tx, booking_id: int) -> BookingRow | None:
     rows = await tx.fetch(f"SELECT {_COLUMNS} FROM bookings WHERE id = :id", id=booking_id)
-    return rows[0] if rows else None
+    return _booking(rows[0]) if rows else None
 
 
-async def by_reference(tx: Tx, reference: str) -> Row | None:
+async def by_reference(tx: Tx, reference: str) -> BookingRow | None:
     rows = await tx.fetch(f"SELECT {_COLUMNS} FROM bookings WHERE reference = :r", r=reference.strip().upper()[:12])
-    return rows[0] if rows else None
+    return _booking(rows[0]) if rows else None
 
 
-async def by_calendar_key(tx: Tx, key: str) -> Row | None:
+async def by_calendar_key(tx: Tx, key: str) -> BookingRow | None:
     rows = await tx.fetch(f"SELECT {_COLUMNS} FROM bookings WHERE calendar_key = :k", k=key[:40])
-    return rows[0] if rows else None
+    return _booking(rows[0]) if rows else None
 
 
-async def owned(tx: Tx, reference: str, channel: str, sender: str, now: datetime) -> Row | None:
+async def owned(tx: Tx, reference: str, channel: str, sender: str, now: datetime) -> BookingRow | None:
     """The citizen's own booked, future booking with this reference; None for anyone else's or a past one."""
     row = await by_reference(tx, reference)
     if row is None or (row["channel"], row["sender"]) != (channel, sender):
         return None
-    if row["status"] != "booked" or row["starts_at"] <= now:
+    if row["status"] != BookingStatus.BOOKED or row["starts_at"] <= now:
         return None
     return row
 
 
-async def confirm(tx: Tx, booking_id: int, name: str | None, phone: str | None, now: datetime) -> Row | None:
+async def confirm(tx: Tx, booking_id: int, name: str | None, phone: str | None, now: datetime) -> BookingRow | None:
     """A held place becomes booked (with the name and phone given); None when the hold has lapsed."""
     await tx.durable()
     changed = await tx.execute(
-        "UPDATE bookings SET status = 'booked', name = :name, phone = :phone, updated_at = :now"
-        " WHERE id = :id AND status = 'held'",
+        "UPDATE bookings SET status = :booked, name = :name, phone = :phone, updated_at = :now"
+        " WHERE id = :id AND status = :held",
+        booked=BookingStatus.BOOKED,
+        held=BookingStatus.HELD,
         id=booking_id,
         name=name,
         phone=phone,
@@ -155,27 +186,31 @@ async def confirm(tx: Tx, booking_id: int, name: str | None, phone: str | None, 
 
 async def release_hold(tx: Tx, booking_id: int, now: datetime) -> bool:
     """A place held for a citizen who went on to something else is free again at once."""
-    return await _release(tx, booking_id, now, "cancelled", ("held",))
+    return await _release(tx, booking_id, now, BookingStatus.CANCELLED, (BookingStatus.HELD,))
 
 
-async def cancel(tx: Tx, booking_id: int, now: datetime, status: str = "cancelled") -> bool:
+async def cancel(tx: Tx, booking_id: int, now: datetime) -> bool:
     """Free the place at once and drop the reminders not yet sent."""
-    return await _release(tx, booking_id, now, status, ("held", "booked"))
+    return await _release(tx, booking_id, now, BookingStatus.CANCELLED, (BookingStatus.HELD, BookingStatus.BOOKED))
 
 
 async def mark_moved(tx: Tx, booking_id: int, moved_to: int, now: datetime) -> bool:
     """The old booking of a move: `moved`, pointing to the new one; its place is free at once."""
-    return await _release(tx, booking_id, now, "moved", ("booked",), moved_to)
+    return await _release(tx, booking_id, now, BookingStatus.MOVED, (BookingStatus.BOOKED,), moved_to)
 
 
 async def _release(
-    tx: Tx, booking_id: int, now: datetime, status: str, was: tuple[str, ...], moved_to: int | None = None
+    tx: Tx,
+    booking_id: int,
+    now: datetime,
+    status: BookingStatus,
+    was: Sequence[BookingStatus],
+    moved_to: int | None = None,
 ) -> bool:
     """A live booking (in one of the statuses `was`) leaves its place, and its unsent reminders go too."""
-    allowed = ", ".join(f"'{s}'" for s in was)  # constants from this module, never input
     changed = await tx.execute(
         "UPDATE bookings SET status = :status, moved_to = COALESCE(:moved_to, moved_to), updated_at = :now"
-        f" WHERE id = :id AND status IN ({allowed})",
+        f" WHERE id = :id AND status IN {sql_list(was)}",
         id=booking_id,
         status=status,
         moved_to=moved_to,
@@ -186,15 +221,17 @@ async def _release(
     return changed > 0
 
 
-async def for_owner(tx: Tx, channel: str, sender: str, now: datetime) -> list[Row]:
+async def for_owner(tx: Tx, channel: str, sender: str, now: datetime) -> list[BookingRow]:
     """The citizen's booked times still to come, soonest first."""
-    return await tx.fetch(
-        f"SELECT {_COLUMNS} FROM bookings WHERE channel = :channel AND sender = :sender AND status = 'booked'"
+    rows = await tx.fetch(
+        f"SELECT {_COLUMNS} FROM bookings WHERE channel = :channel AND sender = :sender AND status = :booked"
         " AND starts_at > :now ORDER BY starts_at, id",
         channel=channel,
         sender=sender,
+        booked=BookingStatus.BOOKED,
         now=now,
     )
+    return [_booking(r) for r in rows]
 
 
 async def has_place(tx: Tx, resource: str, channel: str, sender: str, now: datetime) -> bool:
@@ -223,12 +260,12 @@ async def taken_places(tx: Tx, kind: str, start: datetime, end: datetime, now: d
     return {str(r["resource"]): int(r["n"]) for r in rows}
 
 
-async def mark_attendance(tx: Tx, reference: str, status: str, now: datetime) -> dict[str, Any] | None:
+async def mark_attendance(tx: Tx, reference: str, status: BookingStatus, now: datetime) -> BookingRow | None:
     """An eMentor marks a booking attended or no-show; None for an unknown reference or a booking not live."""
     if status not in ATTENDANCE:
         raise ValueError(f"status must be one of {ATTENDANCE}")
     row = await by_reference(tx, reference)
-    if row is None or row["status"] not in LIVE:
+    if row is None or row["status"] not in LIVE_BOOKING:
         return None
     await tx.execute(
         "UPDATE bookings SET status = :status, updated_at = :now WHERE id = :id", id=row["id"], status=status, now=now
@@ -238,8 +275,8 @@ async def mark_attendance(tx: Tx, reference: str, status: str, now: datetime) ->
 
 
 async def list_bookings(
-    tx: Tx, start: datetime | None, end: datetime | None, status: str | None
-) -> list[dict[str, Any]]:
+    tx: Tx, start: datetime | None, end: datetime | None, status: BookingStatus | None
+) -> list[BookingRow]:
     """Bookings starting in [start, end) (open ends allowed), optionally of one status, soonest first."""
     where = ["1 = 1"]
     params: dict[str, Any] = {}
@@ -252,6 +289,7 @@ async def list_bookings(
     if status is not None:
         where.append("status = :status")
         params["status"] = status
-    return await tx.fetch(
+    rows = await tx.fetch(
         f"SELECT {_COLUMNS} FROM bookings WHERE {' AND '.join(where)} ORDER BY starts_at, id", **params
     )
+    return [_booking(r) for r in rows]

@@ -11,16 +11,17 @@ import json
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from bot.booking import words
-from bot.booking.schedule import COPENHAGEN
+from bot.booking.bookings import BookingRow
 from bot.booking.texts import is_phone, phrases, place_of, reminder
 from bot.config import BookingSettings, Settings
+from bot.core import words
+from bot.core.clock import COPENHAGEN
 from bot.core.messages import Button
 from bot.core.payloads import format_payload
+from bot.core.ports import Tx
+from bot.delivery.notices import notify
 from bot.delivery.outbox import enqueue
-from bot.escalation.notices import notify
-from bot.escalation.topic import failed_step, steps_line
-from bot.storage.tx import Tx
+from bot.flows.topic import failed_step, steps_line
 
 DAY_BEFORE_AT = time(17, 0)
 
@@ -36,7 +37,7 @@ def reminder_times(starts_at: datetime, settings: BookingSettings, now: datetime
     return sorted(d for d in due if now < d < starts_at)
 
 
-async def schedule_reminders(tx: Tx, settings: Settings, row: dict[str, Any], now: datetime) -> int:
+async def schedule_reminders(tx: Tx, settings: Settings, row: BookingRow, now: datetime) -> int:
     message = reminder(settings, row, row["language"])
     due = reminder_times(row["starts_at"], settings.booking, now)
     for moment in due:
@@ -44,7 +45,7 @@ async def schedule_reminders(tx: Tx, settings: Settings, row: dict[str, Any], no
     return len(due)
 
 
-def notice_body(settings: Settings, row: dict[str, Any]) -> dict[str, Any]:
+def notice_body(settings: Settings, row: BookingRow) -> dict[str, Any]:
     """What the eMentor needs: time, place, language, topic and steps tried; a first name if given; the phone
     number only for a call-back."""
     tried = json.loads(row["tried"] or "[]")
@@ -71,7 +72,7 @@ def notice_body(settings: Settings, row: dict[str, Any]) -> dict[str, Any]:
 async def after_booking(
     tx: Tx,
     settings: Settings,
-    row: dict[str, Any],
+    row: BookingRow,
     now: datetime,
     moved_from: str = "",
     topic_title: str | None = None,
@@ -118,7 +119,7 @@ async def after_booking(
     )
 
 
-async def after_cancel(tx: Tx, settings: Settings, row: dict[str, Any], now: datetime) -> None:
+async def after_cancel(tx: Tx, settings: Settings, row: BookingRow, now: datetime) -> None:
     p = phrases(settings)
     text = p.get(
         "notice_cancelled",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.booking.schedule import COPENHAGEN
+from bot.core.clock import COPENHAGEN
 
 VTIMEZONE = (
     "BEGIN:VTIMEZONE",

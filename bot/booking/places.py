@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from bot.booking.schedule import COPENHAGEN, Location, OpeningHours
+from bot.booking.schedule import Location, OpeningHours
 from bot.config import BookingSettings, ConfigError, LocationSettings, WorkshopSettings
+from bot.core.clock import COPENHAGEN
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TIME = re.compile(r"^(\d{1,2})(?:[.:](\d{2}))?$")

@@ -9,11 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from bot.booking.holidays import is_holiday
-
-COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+from bot.core.clock import COPENHAGEN
 
 
 @dataclass(frozen=True)

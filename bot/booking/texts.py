@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
-from bot.booking import words
+from bot.booking.bookings import BookingRow
 from bot.booking.ics import Event, calendar
 from bot.booking.places import find_location, find_workshop
 from bot.config import Settings
+from bot.core import words
 from bot.core.messages import Button, File, Link, Outbound
 from bot.core.payloads import format_payload
 from bot.flows.phrases import Phrases, load_phrases
@@ -43,7 +43,7 @@ def phrases(settings: Settings) -> Phrases:
     return _load(str(Path(settings.conversation.flows) / "ui" / "booking.yml"))
 
 
-def place_of(settings: Settings, row: dict[str, Any], lang: str) -> str:
+def place_of(settings: Settings, row: BookingRow, lang: str) -> str:
     """The location's name (a workshop: its title and location)."""
     location = find_location(settings.booking, row["location"])
     name = location.name.get(lang) if location else row["location"]
@@ -51,12 +51,12 @@ def place_of(settings: Settings, row: dict[str, Any], lang: str) -> str:
     return f"{workshop.title.get(lang)}, {name}" if workshop else name
 
 
-def is_phone(settings: Settings, row: dict[str, Any]) -> bool:
+def is_phone(settings: Settings, row: BookingRow) -> bool:
     location = find_location(settings.booking, row["location"])
     return location is not None and location.kind == "phone"
 
 
-def calendar_file(settings: Settings, row: dict[str, Any], lang: str, now: datetime) -> File:
+def calendar_file(settings: Settings, row: BookingRow, lang: str, now: datetime) -> File:
     p = phrases(settings)
     location = find_location(settings.booking, row["location"])
     bring = location.bring.get(lang) if location else ""
@@ -77,7 +77,7 @@ def manage_buttons(p: Phrases, lang: str) -> tuple[Button, ...]:
     )
 
 
-def confirmation(settings: Settings, row: dict[str, Any], lang: str, now: datetime, intro: str) -> list[Outbound]:
+def confirmation(settings: Settings, row: BookingRow, lang: str, now: datetime, intro: str) -> list[Outbound]:
     """`intro` ("booked" | "moved" | "joined"), the time in words, place and address, map, what to bring, .ics."""
     p = phrases(settings)
     location = find_location(settings.booking, row["location"])
@@ -100,7 +100,7 @@ def confirmation(settings: Settings, row: dict[str, Any], lang: str, now: dateti
     ]
 
 
-def reminder(settings: Settings, row: dict[str, Any], lang: str) -> Outbound:
+def reminder(settings: Settings, row: BookingRow, lang: str) -> Outbound:
     p = phrases(settings)
     when = words.when(row["starts_at"], lang)
     text = p.get("reminder", lang, when=when, place=place_of(settings, row, lang), ref=row["reference"])

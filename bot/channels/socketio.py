@@ -10,6 +10,9 @@ replies: new ids are random (uuid4 hex), never derived from anything a citizen t
 The widget drops, without a word, any `bot_uttered` that is not exactly `{"text"}` or
 `{"text", "quick_replies"}` (after taking off `metadata`), or an image attachment: `to_webchat` emits
 only those shapes.
+
+Pushing (`SocketIOSender`): the delivery worker sends the outbox's messages for a session to its room, from
+the process the citizen is connected to.
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from bot.core.dispatcher import Dispatcher
-from bot.core.messages import Inbound, Link, Outbound, with_links
-from bot.storage.store import StorageUnavailable
+from bot.channels.base import Channel, with_links
+from bot.core.messages import Inbound, Link, Outbound
+from bot.core.ports import Replier
+from bot.delivery.sender import Unreachable
 
 CHANNEL = "socketio"
 PATH = "socket.io"
+NAMESPACE = "/"
 # One engine.io packet at most: a citizen's message is cut to 4,000 characters anyway; a bigger packet
 # ends that connection (the widget reconnects and confirms the same session).
 MAX_PACKET = 64 * 1024
@@ -73,13 +78,15 @@ def to_webchat(messages: list[Outbound], base_url: str = "") -> list[dict[str, A
     return out
 
 
-class WebchatChannel:
+class WebchatChannel(Channel):
     """The socket.io server's event handlers. Events of one connection are handled one at a time, so
     replies come back in the order the citizen wrote."""
 
-    def __init__(self, server: socketio.AsyncServer, dispatcher: Dispatcher, base_url: str = "") -> None:
+    name = CHANNEL
+
+    def __init__(self, server: socketio.AsyncServer, bot: Replier, apology: str, base_url: str = "") -> None:
+        super().__init__(bot, apology)
         self.server = server
-        self.dispatcher = dispatcher
         self.base_url = base_url
         self.sessions: dict[str, str] = {}
         self.locks: dict[str, asyncio.Lock] = {}
@@ -128,17 +135,13 @@ class WebchatChannel:
                 return
             session = session_id_from(data) or self.sessions.get(sid) or sid
             await self.join(sid, session)
-            try:
-                replies = await self.dispatcher.handle(Inbound(CHANNEL, session, text))
-            except StorageUnavailable:
-                ui = self.dispatcher.engine.ui
-                replies = [Outbound(ui.text("unavailable", "da") + " / " + ui.text("unavailable", "en"))]
-            for reply in to_webchat(replies or [], self.base_url):
+            answer = await self.answer(Inbound(CHANNEL, session, text))
+            for reply in to_webchat(answer.replies or [], self.base_url):
                 await self.server.emit("bot_uttered", reply, room=session)
 
 
 def add_routes(
-    app: web.Application, dispatcher: Dispatcher, cors_allowed_origins: str, base_url: str = ""
+    app: web.Application, bot: Replier, apology: str, cors_allowed_origins: str, base_url: str = ""
 ) -> WebchatChannel:
     """Serve the widget's socket.io endpoint (`/socket.io/`) on the bot's aiohttp app."""
     server = socketio.AsyncServer(
@@ -149,4 +152,24 @@ def add_routes(
         engineio_logger=False,
     )
     server.attach(app, socketio_path=PATH)
-    return WebchatChannel(server, dispatcher, base_url)
+    return WebchatChannel(server, bot, apology, base_url)
+
+
+class SocketIOSender:
+    """Pushes outbox messages to a session's room (`bot_uttered`). A socket.io connection lives in one bot
+    process: when nobody here has joined the room, the message is `Unreachable` here, and the worker puts it
+    back for the process the citizen is connected to (or for when the citizen comes back)."""
+
+    def __init__(self, server: socketio.AsyncServer, base_url: str = "") -> None:
+        self.server = server
+        self.base_url = base_url
+
+    def connected(self, session: str) -> bool:
+        return any(True for _ in self.server.manager.get_participants(NAMESPACE, session))
+
+    async def send(self, recipient: str, messages: list[Outbound]) -> str | None:
+        if not self.connected(recipient):
+            raise Unreachable("no web chat connection for this session in this process")
+        for reply in to_webchat(messages, self.base_url):
+            await self.server.emit("bot_uttered", reply, room=recipient)
+        return None

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from bot.core.dispatcher import Dispatcher
 from bot.core.messages import Inbound, Outbound
+from bot.core.ports import Replier
 
 CHANNEL = "terminal"
 
@@ -30,7 +30,7 @@ def render(messages: list[Outbound]) -> tuple[str, list[str]]:
 
 
 async def chat(
-    dispatcher: Dispatcher,
+    bot: Replier,
     read: Callable[[], str] = input,
     out: TextIO = sys.stdout,
     sender: str | None = None,
@@ -47,7 +47,7 @@ async def chat(
         text = line.strip()
         if text.isdigit() and 0 < int(text) <= len(payloads):
             text = payloads[int(text) - 1]
-        replies = await dispatcher.handle(Inbound(CHANNEL, sender, text))
+        replies = await bot.handle(Inbound(CHANNEL, sender, text))
         shown, payloads = render(replies or [])
         out.write(shown + "\n")
         out.flush()

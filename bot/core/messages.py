@@ -18,13 +18,6 @@ class Link:
     url: str
 
 
-def with_links(text: str, links: tuple[Link, ...] | list[Link]) -> str:
-    """`text` with each link as a "title: url" line, for channels that can only show text."""
-    if not links:
-        return text
-    return text + "\n\n" + "\n".join(f"{link.title}: {link.url}" for link in links)
-
-
 @dataclass(frozen=True)
 class File:
     """A file for the citizen: a link (`url`), and for a file the bot made itself (a calendar entry) its

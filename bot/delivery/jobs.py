@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from bot.config import Settings
-from bot.storage.tx import Tx
+from bot.core.ports import Tx
 
 Job = Callable[[Tx, datetime], Awaitable[None]]
 SettingsJob = Callable[[Tx, Settings, datetime], Awaitable[None]]

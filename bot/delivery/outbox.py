@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, cast
 
+from bot.core.clock import Clock
 from bot.core.messages import Outbound
-from bot.storage.tx import Tx
+from bot.core.ports import ConversationStore, Tx
+from bot.core.statuses import OutboxStatus
 
 
 async def enqueue(
@@ -30,8 +32,9 @@ async def enqueue(
     """Add one delivery (a list of messages for one recipient); its id."""
     rows = await tx.fetch(
         "INSERT INTO outbox (kind, channel, recipient, body, due_at, status, attempts, booking_id, handover_id,"
-        " created_at) VALUES (:kind, :channel, :recipient, :body, :due_at, 'pending', 0, :booking_id,"
+        " created_at) VALUES (:kind, :channel, :recipient, :body, :due_at, :pending, 0, :booking_id,"
         " :handover_id, :now) RETURNING id",
+        pending=OutboxStatus.PENDING,
         kind=kind,
         channel=channel,
         recipient=recipient,
@@ -47,8 +50,11 @@ async def enqueue(
 async def cancel_for_booking(tx: Tx, booking_id: int, kind: str = "reminder") -> int:
     """Drop a booking's messages not sent yet (its reminders, when it is cancelled or moved)."""
     return await tx.execute(
-        "UPDATE outbox SET status = 'cancelled' WHERE booking_id = :booking_id AND kind = :kind"
-        " AND status IN ('pending', 'sending')",
+        "UPDATE outbox SET status = :cancelled WHERE booking_id = :booking_id AND kind = :kind"
+        " AND status IN (:pending, :sending)",
+        cancelled=OutboxStatus.CANCELLED,
+        pending=OutboxStatus.PENDING,
+        sending=OutboxStatus.SENDING,
         booking_id=booking_id,
         kind=kind,
     )
@@ -61,8 +67,9 @@ def messages_of(body: str) -> list[Outbound]:
 async def waiting(tx: Tx, channel: str, recipient: str, now: datetime) -> bool:
     """Whether the recipient has due messages on a pull channel: a read, for polls that mostly find none."""
     rows = await tx.fetch(
-        "SELECT 1 AS found FROM outbox WHERE channel = :channel AND recipient = :recipient AND status = 'pending'"
+        "SELECT 1 AS found FROM outbox WHERE channel = :channel AND recipient = :recipient AND status = :pending"
         " AND due_at <= :now LIMIT 1",
+        pending=OutboxStatus.PENDING,
         channel=channel,
         recipient=recipient,
         now=now,
@@ -76,9 +83,11 @@ async def pull(tx: Tx, channel: str, recipient: str, now: datetime) -> list[Outb
     The UPDATE claims each row once: a second poll at the same moment (another tab, another bot process)
     finds them sent already, so a message is shown once. Rows come back in the order they were due."""
     rows = await tx.fetch(
-        "UPDATE outbox SET status = 'sent', sent_at = :now, attempts = attempts + 1"
-        " WHERE channel = :channel AND recipient = :recipient AND status = 'pending' AND due_at <= :now"
+        "UPDATE outbox SET status = :sent, sent_at = :now, attempts = attempts + 1"
+        " WHERE channel = :channel AND recipient = :recipient AND status = :pending AND due_at <= :now"
         " RETURNING id, body, due_at",
+        sent=OutboxStatus.SENT,
+        pending=OutboxStatus.PENDING,
         channel=channel,
         recipient=recipient,
         now=now,
@@ -87,19 +96,48 @@ async def pull(tx: Tx, channel: str, recipient: str, now: datetime) -> list[Outb
     return [message for row in rows for message in messages_of(row["body"])]
 
 
-DELIVERY_COLUMNS = (
-    "id, kind, channel, recipient, status, attempts, last_error, due_at, sent_at, created_at, booking_id,"
-    " handover_id, external_id"
-)
+class OutboxMailbox:
+    """`bot.core.ports.Mailbox` over the outbox: what the REST channel's GET /webhooks/rest/messages hands out."""
+
+    def __init__(self, store: ConversationStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def take(self, channel: str, recipient: str) -> list[Outbound]:
+        now = self.clock()
+        # most polls find nothing: a read first, so they take no write lock (SQLite) and change nothing
+        found = await self.store.transaction(lambda tx: waiting(tx, channel, recipient, now), read_only=True)
+        return await self.store.transaction(lambda tx: pull(tx, channel, recipient, now)) if found else []
 
 
-async def list_deliveries(tx: Tx, status: str | None, limit: int = 100) -> list[dict[str, Any]]:
-    """The latest deliveries (newest due first), of one status or all; without the messages themselves."""
+class DeliveryRow(TypedDict):
+    """A delivery as the API and `ementor outbox` show it: without the messages themselves."""
+
+    id: int
+    kind: str  # reminder | handover | notice | system
+    channel: str
+    recipient: str
+    status: OutboxStatus
+    attempts: int
+    last_error: str | None
+    due_at: datetime
+    sent_at: datetime | None
+    created_at: datetime
+    booking_id: int | None
+    handover_id: int | None
+    external_id: str | None
+
+
+async def list_deliveries(tx: Tx, status: OutboxStatus | None, limit: int = 100) -> list[DeliveryRow]:
+    """The latest deliveries (newest due first), of one status or all."""
     where = "WHERE status = :status" if status is not None else ""
     params: dict[str, Any] = {"limit": limit} | ({"status": status} if status is not None else {})
-    return await tx.fetch(
-        f"SELECT {DELIVERY_COLUMNS} FROM outbox {where} ORDER BY due_at DESC, id DESC LIMIT :limit", **params
+    rows = await tx.fetch(
+        f"SELECT {', '.join(DeliveryRow.__annotations__)} FROM outbox {where}"
+        " ORDER BY due_at DESC, id DESC LIMIT :limit",
+        **params,
     )
+    return [cast(DeliveryRow, {**r, "status": OutboxStatus(r["status"])}) for r in rows]
 
 
 async def count_by_status(tx: Tx) -> dict[str, int]:

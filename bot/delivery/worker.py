@@ -21,39 +21,50 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypedDict, cast
 
 from bot.config import DeliverySettings
+from bot.core.clock import Clock, utc_now
+from bot.core.ports import ConversationStore, StorageUnavailable, Tx
+from bot.core.statuses import OutboxStatus
 from bot.delivery.jobs import Job
 from bot.delivery.outbox import messages_of
 from bot.delivery.sender import PermanentFailure, RetryLater, Sender, Unreachable
-from bot.storage.store import StorageUnavailable, Store
-from bot.storage.tx import Tx
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
 LEASE = timedelta(minutes=2)  # longer than any send takes; after it the row is someone else's to send
 BATCH = 20
 UNREACHABLE_FOR = timedelta(days=1)  # a web chat nobody reconnects to within this long: give up
 UNREACHABLE_EVERY = timedelta(minutes=5)  # the longest wait between looks for an unreachable recipient
 MAX_ERROR = 500
 STOP_WAIT = 10.0
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+_STATUSES = {status.name.lower(): status for status in OutboxStatus}  # :pending, :sending … in the SQL below
 
 
 def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
 
 
+class Claimed(TypedDict):
+    """A row this worker claimed: it is ours to send until `lease_until` (with this `attempts`)."""
+
+    id: int
+    kind: str
+    channel: str
+    recipient: str
+    body: str
+    attempts: int
+    lease_until: datetime
+    due_at: datetime
+    created_at: datetime
+
+
 class DeliveryWorker:
     def __init__(
         self,
-        store: Store,
+        store: ConversationStore,
         senders: Mapping[str, Sender],
         settings: DeliverySettings,
         clock: Clock = utc_now,
@@ -122,7 +133,7 @@ class DeliveryWorker:
             return 0
         rows = await self.store.transaction(lambda tx: self._claim(tx, now))
         self.claimed = len(rows)
-        by_recipient: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        by_recipient: dict[tuple[str, str], list[Claimed]] = {}
         for row in rows:
             by_recipient.setdefault((row["channel"], row["recipient"]), []).append(row)
         sent = await asyncio.gather(*(self._deliver_all(group) for group in by_recipient.values()))
@@ -143,13 +154,14 @@ class DeliveryWorker:
         names = {f"channel_{i}": channel for i, channel in enumerate(sorted(self.senders))}
         return ", ".join(f":{name}" for name in names), names
 
-    async def _claim(self, tx: Tx, now: datetime) -> list[dict[str, Any]]:
+    async def _claim(self, tx: Tx, now: datetime) -> list[Claimed]:
         placeholders, channels = self._channels()
         given_up = await tx.fetch(
-            "UPDATE outbox SET status = 'failed', lease_until = NULL,"
+            "UPDATE outbox SET status = :failed, lease_until = NULL,"
             " last_error = 'no outcome before the lease ran out (the process stopped?) on the last attempt'"
-            f" WHERE channel IN ({placeholders}) AND status = 'sending' AND lease_until < :now"
+            f" WHERE channel IN ({placeholders}) AND status = :sending AND lease_until < :now"
             " AND attempts >= :max RETURNING id, channel, kind",
+            **_STATUSES,
             now=now,
             max=self.settings.max_attempts,
             **channels,
@@ -160,26 +172,27 @@ class DeliveryWorker:
             )
         lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgresql" else ""
         rows = await tx.fetch(
-            "UPDATE outbox SET status = 'sending', lease_until = :lease, attempts = attempts + 1"
+            "UPDATE outbox SET status = :sending, lease_until = :lease, attempts = attempts + 1"
             f" WHERE id IN (SELECT id FROM outbox WHERE channel IN ({placeholders})"
-            " AND ((status = 'pending' AND due_at <= :now) OR (status = 'sending' AND lease_until < :now))"
+            " AND ((status = :pending AND due_at <= :now) OR (status = :sending AND lease_until < :now))"
             f" ORDER BY due_at, id LIMIT :batch{lock})"
-            " RETURNING id, kind, channel, recipient, body, attempts, lease_until, due_at, created_at",
+            f" RETURNING {', '.join(Claimed.__annotations__)}",
+            **_STATUSES,
             lease=now + self.lease,
             now=now,
             batch=self.batch,
             **channels,
         )
         rows.sort(key=lambda row: (row["due_at"], row["id"]))
-        return rows
+        return cast(list[Claimed], rows)
 
-    async def _deliver_all(self, rows: list[dict[str, Any]]) -> int:
+    async def _deliver_all(self, rows: list[Claimed]) -> int:
         sent = 0
         for row in rows:
             sent += await self._deliver(row)
         return sent
 
-    async def _deliver(self, row: dict[str, Any]) -> int:
+    async def _deliver(self, row: Claimed) -> int:
         try:
             messages = messages_of(row["body"])
             external_id = await self.senders[row["channel"]].send(row["recipient"], messages)
@@ -190,7 +203,7 @@ class DeliveryWorker:
             return 0
         except RetryLater as exc:
             due = self.clock() + timedelta(seconds=max(exc.seconds, 0.0))
-            await self._outcome(row, "status = 'pending', attempts = attempts - 1, due_at = :due", due=due)
+            await self._outcome(row, "status = :pending, attempts = attempts - 1, due_at = :due", due=due)
             return 0
         except PermanentFailure as exc:
             await self._failed(row, exc)
@@ -203,21 +216,22 @@ class DeliveryWorker:
             return 0
         return await self._outcome(
             row,
-            "status = 'sent', sent_at = :now, external_id = :external_id",
+            "status = :sent, sent_at = :now, external_id = :external_id",
             external_id=(None if external_id is None else str(external_id)[:64]),
         )
 
-    async def _outcome(self, row: dict[str, Any], changes: str, **params: Any) -> int:
+    async def _outcome(self, row: Claimed, changes: str, **params: Any) -> int:
         """Write what became of a claimed row, if it is still ours; 1 when it was written."""
 
         async def write(tx: Tx) -> int:
             return await tx.execute(
                 f"UPDATE outbox SET {changes}, lease_until = NULL"
-                " WHERE id = :id AND status = 'sending' AND lease_until = :lease AND attempts = :attempts",
+                " WHERE id = :id AND status = :sending AND lease_until = :lease AND attempts = :attempts",
                 id=row["id"],
                 lease=row["lease_until"],
                 attempts=row["attempts"],
                 now=self.clock(),
+                **_STATUSES,
                 **params,
             )
 
@@ -228,7 +242,7 @@ class DeliveryWorker:
             )
         return written
 
-    async def _unreachable(self, row: dict[str, Any], exc: Exception) -> None:
+    async def _unreachable(self, row: Claimed, exc: Exception) -> None:
         """Not connected here: back to pending, without counting an attempt, for a process that can send it."""
         if self.clock() - row["created_at"] > UNREACHABLE_FOR:
             await self._failed(row, exc)
@@ -236,9 +250,9 @@ class DeliveryWorker:
         # soon while the citizen may just be reconnecting, then less often: at most every UNREACHABLE_EVERY
         waited = self.clock() - row["created_at"]
         wait = min(max(waited / 10, timedelta(seconds=2 * self.settings.poll_seconds)), UNREACHABLE_EVERY)
-        await self._outcome(row, "status = 'pending', attempts = attempts - 1, due_at = :due", due=self.clock() + wait)
+        await self._outcome(row, "status = :pending, attempts = attempts - 1, due_at = :due", due=self.clock() + wait)
 
-    async def _retry(self, row: dict[str, Any], exc: Exception) -> None:
+    async def _retry(self, row: Claimed, exc: Exception) -> None:
         wait = self.settings.retry_seconds * 2 ** (row["attempts"] - 1)
         due = self.clock() + timedelta(seconds=wait)
         log.warning(
@@ -250,9 +264,9 @@ class DeliveryWorker:
             wait,
             describe(exc),
         )
-        await self._outcome(row, "status = 'pending', due_at = :due, last_error = :error", due=due, error=describe(exc))
+        await self._outcome(row, "status = :pending, due_at = :due, last_error = :error", due=due, error=describe(exc))
 
-    async def _failed(self, row: dict[str, Any], exc: Exception) -> None:
+    async def _failed(self, row: Claimed, exc: Exception) -> None:
         log.error(
             "delivery %s failed (%s %s) after %d attempt(s): %s",
             row["id"],
@@ -261,4 +275,4 @@ class DeliveryWorker:
             row["attempts"],
             describe(exc),
         )
-        await self._outcome(row, "status = 'failed', last_error = :error", error=describe(exc))
+        await self._outcome(row, "status = :failed, last_error = :error", error=describe(exc))

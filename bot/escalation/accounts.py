@@ -10,12 +10,25 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
-from typing import Any
+from typing import TypedDict, cast
 
-from bot.storage.tx import Tx
+from bot.core.ports import Tx
 
 MAX_NAME = 80
-_PUBLIC = "id, name, telegram_user_id, online_until, active, created_at"  # never token_hash
+
+
+class EmentorRow(TypedDict):
+    """An account as it leaves storage: never its token hash."""
+
+    id: int
+    name: str
+    telegram_user_id: int | None
+    online_until: datetime | None
+    active: int
+    created_at: datetime
+
+
+_PUBLIC = ", ".join(EmentorRow.__annotations__)
 
 
 def token_hash(token: str) -> str:
@@ -44,26 +57,26 @@ async def create_ementor(tx: Tx, name: str, telegram_user_id: int | None, now: d
     return int(rows[0]["id"]), token
 
 
-async def authenticate(tx: Tx, token: str) -> dict[str, Any] | None:
+async def authenticate(tx: Tx, token: str) -> EmentorRow | None:
     """The active account holding `token`, or None (an unknown and a disabled account look the same)."""
     if not token or len(token) > 200:
         return None
     rows = await tx.fetch(
         f"SELECT {_PUBLIC} FROM ementors WHERE token_hash = :hash AND active = 1", hash=token_hash(token)
     )
-    return rows[0] if rows else None
+    return cast(EmentorRow, rows[0]) if rows else None
 
 
-async def by_telegram_user(tx: Tx, telegram_user_id: int) -> dict[str, Any] | None:
+async def by_telegram_user(tx: Tx, telegram_user_id: int) -> EmentorRow | None:
     rows = await tx.fetch(
         f"SELECT {_PUBLIC} FROM ementors WHERE telegram_user_id = :telegram AND active = 1",
         telegram=telegram_user_id,
     )
-    return rows[0] if rows else None
+    return cast(EmentorRow, rows[0]) if rows else None
 
 
-async def list_ementors(tx: Tx) -> list[dict[str, Any]]:
-    return await tx.fetch(f"SELECT {_PUBLIC} FROM ementors ORDER BY id")
+async def list_ementors(tx: Tx) -> list[EmentorRow]:
+    return cast(list[EmentorRow], await tx.fetch(f"SELECT {_PUBLIC} FROM ementors ORDER BY id"))
 
 
 async def set_online(tx: Tx, ementor_id: int, until: datetime | None) -> bool:

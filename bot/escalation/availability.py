@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.booking.places import location_of
-from bot.booking.schedule import COPENHAGEN, slots
+from bot.booking.schedule import slots
 from bot.config import BookingSettings, Settings
+from bot.core.clock import COPENHAGEN
+from bot.core.ports import Tx
 from bot.escalation.accounts import online_count
-from bot.storage.tx import Tx
 
 
 def open_now(booking: BookingSettings, now: datetime) -> bool:

@@ -12,14 +12,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.booking import words
 from bot.booking.bookings import mark_attendance
 from bot.config import Settings
-from bot.core.dispatcher import Clock, utc_now
+from bot.core import words
+from bot.core.clock import Clock, utc_now
+from bot.core.ports import ConversationStore, Tx
+from bot.core.statuses import ATTENDANCE, BookingStatus, HandoverStatus
+from bot.delivery.notices import GROUP_CHANNEL
 from bot.escalation import accounts, handover
-from bot.escalation.notices import GROUP_CHANNEL
-from bot.storage.store import Store
-from bot.storage.tx import Tx
 
 DA = handover.GROUP_LANGUAGE
 MAX_ID = 18
@@ -33,7 +33,7 @@ SEEN_CHANNEL = "telegram_group"
 
 
 class Desk:
-    def __init__(self, store: Store, settings: Settings, clock: Clock = utc_now) -> None:
+    def __init__(self, store: ConversationStore, settings: Settings, clock: Clock = utc_now) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
@@ -74,7 +74,7 @@ class Desk:
 
         async def work(tx: Tx) -> str:
             row = await handover.get(tx, number)
-            if row is None or row["status"] != "active":
+            if row is None or row["status"] != HandoverStatus.ACTIVE:
                 return self._say("not_open")
             account = await accounts.by_telegram_user(tx, user_id)
             if not handover.taken_by(row, int(account["id"]) if account else None, user_id):
@@ -85,14 +85,15 @@ class Desk:
         return await self.store.transaction(work)
 
     async def attendance(self, reference: str, status: str) -> str:
-        if status not in ("attended", "no_show") or not reference.isalnum() or len(reference) > 12:
+        if status not in ATTENDANCE or not reference.isalnum() or len(reference) > 12:
             return self._say("unknown_booking")
+        marked = BookingStatus(status)
 
         async def work(tx: Tx) -> str:
-            row = await mark_attendance(tx, reference, status, self.clock())
+            row = await mark_attendance(tx, reference, marked, self.clock())
             if row is None:
                 return self._say("unknown_booking")
-            return self._say("marked_attended" if status == "attended" else "marked_no_show")
+            return self._say("marked_attended" if marked == BookingStatus.ATTENDED else "marked_no_show")
 
         return await self.store.transaction(work)
 
@@ -111,7 +112,7 @@ class Desk:
             row = await handover.get(tx, int(rows[0]["handover_id"])) if rows else None
             if row is None:
                 return None
-            if row["status"] != "active":
+            if row["status"] != HandoverStatus.ACTIVE:
                 return self._say("not_open")
             account = await accounts.by_telegram_user(tx, user_id)
             if not handover.taken_by(row, int(account["id"]) if account else None, user_id):

@@ -17,19 +17,20 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
-from bot.booking import words
 from bot.config import Settings
+from bot.core import words
 from bot.core.messages import Button, Outbound
 from bot.core.payloads import format_payload
+from bot.core.ports import Row, Tx
 from bot.core.privacy import find_secret
+from bot.core.statuses import OPEN_HANDOVER, HandoverStatus, sql_list
+from bot.delivery.notices import GROUP_CHANNEL, notify
 from bot.delivery.outbox import enqueue
 from bot.escalation.accounts import online_count
-from bot.escalation.notices import GROUP_CHANNEL, notify
-from bot.escalation.topic import Topic, failed_step, steps_line
 from bot.flows.phrases import Phrases, load_phrases
-from bot.storage.tx import Row, Tx
+from bot.flows.topic import Topic, failed_step, steps_line
 
 MAX_TEXT = 4000
 GROUP_LANGUAGE = "da"  # the eMentors' own language
@@ -41,10 +42,36 @@ KEYS = (
     "group_expired", "nothing", "no_topic", "you_took", "already_taken", "not_open", "you_ended", "not_yours",
     "marked_attended", "marked_no_show", "unknown_booking", "online", "offline", "not_linked",
 )  # fmt: skip
-COLUMNS = (
-    "id, channel, sender, language, topic, tried, status, ementor_id, ementor_name, ementor_telegram_id,"
-    " created_at, taken_at, ended_at"
-)
+
+
+class HandoverRow(TypedDict):
+    id: int
+    channel: str
+    sender: str
+    language: str
+    topic: str | None
+    tried: str  # JSON list of {"flow", "step", "outcome"}
+    status: HandoverStatus
+    ementor_id: int | None
+    ementor_name: str | None
+    ementor_telegram_id: int | None  # taken in the eMentors' Telegram group, by this user
+    created_at: datetime
+    taken_at: datetime | None
+    ended_at: datetime | None
+
+
+class MessageRow(TypedDict):
+    id: int
+    author: str  # citizen | ementor | bot
+    text: str
+    created_at: datetime
+
+
+COLUMNS = ", ".join(HandoverRow.__annotations__)
+
+
+def _handover(row: Row) -> HandoverRow:
+    return cast(HandoverRow, {**row, "status": HandoverStatus(row["status"])})
 
 
 @functools.lru_cache(maxsize=4)
@@ -63,29 +90,42 @@ def expected_wait(position: int, minutes_per_citizen: int, online: int) -> int:
 
 
 # ---- reading ------------------------------------------------------------------------------------------------
-async def get(tx: Tx, handover_id: int) -> Row | None:
+async def get(tx: Tx, handover_id: int) -> HandoverRow | None:
     rows = await tx.fetch(f"SELECT {COLUMNS} FROM handovers WHERE id = :id", id=handover_id)
-    return rows[0] if rows else None
+    return _handover(rows[0]) if rows else None
 
 
-async def open_for(tx: Tx, channel: str, sender: str) -> Row | None:
+async def open_for(tx: Tx, channel: str, sender: str) -> HandoverRow | None:
     """The conversation's waiting or active hand-over, if any."""
     rows = await tx.fetch(
         f"SELECT {COLUMNS} FROM handovers WHERE channel = :channel AND sender = :sender"
-        " AND status IN ('waiting', 'active')",
+        f" AND status IN {sql_list(OPEN_HANDOVER)}",
         channel=channel,
         sender=sender,
     )
-    return rows[0] if rows else None
+    return _handover(rows[0]) if rows else None
 
 
-async def list_by_status(tx: Tx, status: str) -> list[Row]:
-    return await tx.fetch(f"SELECT {COLUMNS} FROM handovers WHERE status = :status ORDER BY id", status=status)
+async def list_by_status(tx: Tx, status: HandoverStatus) -> list[HandoverRow]:
+    rows = await tx.fetch(f"SELECT {COLUMNS} FROM handovers WHERE status = :status ORDER BY id", status=status)
+    return [_handover(r) for r in rows]
 
 
-async def queue_position(tx: Tx, handover: Row) -> int:
+async def waiting_since_before(tx: Tx, moment: datetime) -> list[HandoverRow]:
+    """Citizens still waiting who joined the queue before `moment`, first come first."""
     rows = await tx.fetch(
-        "SELECT COUNT(*) AS n FROM handovers WHERE status = 'waiting' AND id <= :id", id=handover["id"]
+        f"SELECT {COLUMNS} FROM handovers WHERE status = :waiting AND created_at < :moment ORDER BY id",
+        waiting=HandoverStatus.WAITING,
+        moment=moment,
+    )
+    return [_handover(r) for r in rows]
+
+
+async def queue_position(tx: Tx, handover: HandoverRow) -> int:
+    rows = await tx.fetch(
+        "SELECT COUNT(*) AS n FROM handovers WHERE status = :waiting AND id <= :id",
+        waiting=HandoverStatus.WAITING,
+        id=handover["id"],
     )
     return max(1, int(rows[0]["n"]))
 
@@ -94,12 +134,13 @@ async def wait_minutes(tx: Tx, settings: Settings, now: datetime, position: int)
     return expected_wait(position, settings.handover.minutes_per_citizen, await online_count(tx, now))
 
 
-async def messages(tx: Tx, handover_id: int, after: int = 0) -> list[Row]:
-    return await tx.fetch(
+async def messages(tx: Tx, handover_id: int, after: int = 0) -> list[MessageRow]:
+    rows = await tx.fetch(
         "SELECT id, author, text, created_at FROM handover_messages WHERE handover_id = :h AND id > :after ORDER BY id",
         h=handover_id,
         after=after,
     )
+    return cast(list[MessageRow], rows)
 
 
 async def note(tx: Tx, handover_id: int, author: str, text: str, now: datetime) -> None:
@@ -123,7 +164,7 @@ async def last_note_at(tx: Tx, handover_id: int, author: str) -> datetime | None
 
 
 # ---- what the eMentors are told ------------------------------------------------------------------------------
-def notice_body(handover: Row, now: datetime) -> dict[str, Any]:
+def notice_body(handover: HandoverRow, now: datetime) -> dict[str, Any]:
     """What the eMentor needs to help, and no more: no citizen text, no sender id."""
     steps = json.loads(handover["tried"] or "[]")
     return {
@@ -141,12 +182,18 @@ def notice_body(handover: Row, now: datetime) -> dict[str, Any]:
 
 
 async def tell_group(
-    tx: Tx, settings: Settings, now: datetime, kind: str, handover: Row, text: str, buttons: tuple[Button, ...] = ()
+    tx: Tx,
+    settings: Settings,
+    now: datetime,
+    kind: str,
+    handover: HandoverRow,
+    text: str,
+    buttons: tuple[Button, ...] = (),
 ) -> None:
     await notify(tx, settings, now, kind, notice_body(handover, now), text, buttons, handover_id=int(handover["id"]))
 
 
-async def tell_citizen(tx: Tx, now: datetime, handover: Row, message: Outbound) -> None:
+async def tell_citizen(tx: Tx, now: datetime, handover: HandoverRow, message: Outbound) -> None:
     await enqueue(
         tx, "handover", handover["channel"], handover["sender"], [message], now, now, handover_id=int(handover["id"])
     )
@@ -155,12 +202,13 @@ async def tell_citizen(tx: Tx, now: datetime, handover: Row, message: Outbound) 
 # ---- the citizen's side --------------------------------------------------------------------------------------
 async def request(
     tx: Tx, settings: Settings, now: datetime, channel: str, sender: str, language: str, topic: Topic, title: str | None
-) -> tuple[Row, bool]:
+) -> tuple[HandoverRow, bool]:
     """Queue the conversation (True) or return the hand-over it already has open (False)."""
     steps = json.dumps(list(topic.steps), ensure_ascii=False)
     created = await tx.fetch(
         "INSERT INTO handovers (channel, sender, language, topic, tried, status, created_at)"
-        " VALUES (:channel, :sender, :language, :topic, :tried, 'waiting', :now) ON CONFLICT DO NOTHING RETURNING id",
+        " VALUES (:channel, :sender, :language, :topic, :tried, :waiting, :now) ON CONFLICT DO NOTHING RETURNING id",
+        waiting=HandoverStatus.WAITING,
         channel=channel,
         sender=sender,
         language=language,
@@ -189,14 +237,14 @@ async def request(
     return handover, bool(created)
 
 
-async def citizen_says(tx: Tx, settings: Settings, now: datetime, handover: Row, text: str) -> bool:
+async def citizen_says(tx: Tx, settings: Settings, now: datetime, handover: HandoverRow, text: str) -> bool:
     """Keep the citizen's words for the eMentor; relay them to the group when taken there. Never a secret."""
     text = text.strip()[:MAX_TEXT]
     if not text or find_secret(text):
         return False
     await note(tx, int(handover["id"]), "citizen", text, now)
     group = settings.handover.telegram_group_chat_id
-    if handover["status"] == "active" and handover["ementor_telegram_id"] is not None and group:
+    if handover["status"] == HandoverStatus.ACTIVE and handover["ementor_telegram_id"] is not None and group:
         line = phrases(settings).get("group_citizen", GROUP_LANGUAGE, id=handover["id"], text=text)
         await enqueue(
             tx, "handover", GROUP_CHANNEL, str(group), [Outbound(line)], now, now, handover_id=int(handover["id"])
@@ -204,17 +252,19 @@ async def citizen_says(tx: Tx, settings: Settings, now: datetime, handover: Row,
     return True
 
 
-async def leave(tx: Tx, settings: Settings, now: datetime, handover: Row) -> bool:
+async def leave(tx: Tx, settings: Settings, now: datetime, handover: HandoverRow) -> bool:
     """The citizen leaves the queue, or ends a talk with the eMentor; False when it was already closed."""
-    if handover["status"] == "active":
+    if handover["status"] == HandoverStatus.ACTIVE:
         return await end(tx, settings, now, int(handover["id"]), by_citizen=True)
     changed = await tx.execute(
-        "UPDATE handovers SET status = 'left', ended_at = :now WHERE id = :id AND status = 'waiting'",
+        "UPDATE handovers SET status = :left, ended_at = :now WHERE id = :id AND status = :waiting",
+        left=HandoverStatus.LEFT,
+        waiting=HandoverStatus.WAITING,
         now=now,
         id=handover["id"],
     )
     if changed:
-        closed = {**handover, "status": "left"}
+        closed: HandoverRow = {**handover, "status": HandoverStatus.LEFT}
         text = phrases(settings).get("group_left", GROUP_LANGUAGE, id=handover["id"])
         await tell_group(tx, settings, now, "handover_left", closed, text)
     return changed > 0
@@ -224,7 +274,7 @@ async def leave(tx: Tx, settings: Settings, now: datetime, handover: Row) -> boo
 @dataclass(frozen=True)
 class Taken:
     outcome: str  # taken | already (by someone else; `handover` says who) | gone (unknown or closed)
-    handover: Row | None
+    handover: HandoverRow | None
 
 
 async def take(
@@ -238,8 +288,10 @@ async def take(
 ) -> Taken:
     """The eMentor takes a waiting citizen: exactly one of several at once wins."""
     changed = await tx.execute(
-        "UPDATE handovers SET status = 'active', ementor_id = :ementor, ementor_name = :name,"
-        " ementor_telegram_id = :telegram, taken_at = :now WHERE id = :id AND status = 'waiting'",
+        "UPDATE handovers SET status = :active, ementor_id = :ementor, ementor_name = :name,"
+        " ementor_telegram_id = :telegram, taken_at = :now WHERE id = :id AND status = :waiting",
+        active=HandoverStatus.ACTIVE,
+        waiting=HandoverStatus.WAITING,
         ementor=ementor_id,
         name=name[:80],
         telegram=telegram_user_id,
@@ -248,7 +300,7 @@ async def take(
     )
     handover = await get(tx, handover_id)
     if not changed:
-        if handover is not None and handover["status"] == "active":
+        if handover is not None and handover["status"] == HandoverStatus.ACTIVE:
             return Taken("already", handover)
         return Taken("gone", handover)
     assert handover is not None
@@ -267,16 +319,16 @@ async def take(
     return Taken("taken", handover)
 
 
-def taken_by(handover: Row, ementor_id: int | None, telegram_user_id: int | None) -> bool:
+def taken_by(handover: HandoverRow, ementor_id: int | None, telegram_user_id: int | None) -> bool:
     """Whether this eMentor (an account, or a Telegram user not linked to one) holds the hand-over."""
-    if handover["status"] != "active":
+    if handover["status"] != HandoverStatus.ACTIVE:
         return False
     if ementor_id is not None and handover["ementor_id"] == ementor_id:
         return True
     return telegram_user_id is not None and handover["ementor_telegram_id"] == telegram_user_id
 
 
-async def ementor_says(tx: Tx, settings: Settings, now: datetime, handover: Row, text: str) -> None:
+async def ementor_says(tx: Tx, settings: Settings, now: datetime, handover: HandoverRow, text: str) -> None:
     """The eMentor's words to the citizen, on the citizen's own channel."""
     text = text.strip()[:MAX_TEXT]
     await note(tx, int(handover["id"]), "ementor", text, now)
@@ -290,7 +342,9 @@ async def end(
 ) -> bool:
     """End an active hand-over: the bot is back, and says so (phrase `why`); False when it was not active."""
     changed = await tx.execute(
-        "UPDATE handovers SET status = 'ended', ended_at = :now WHERE id = :id AND status = 'active'",
+        "UPDATE handovers SET status = :ended, ended_at = :now WHERE id = :id AND status = :active",
+        ended=HandoverStatus.ENDED,
+        active=HandoverStatus.ACTIVE,
         now=now,
         id=handover_id,
     )

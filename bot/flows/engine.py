@@ -1,116 +1,65 @@
-"""The dialogue engine: (state, what the citizen meant) → (new state, bot messages, outcome). No I/O.
+"""The dialogue engine: (state, what the citizen meant) → Result(new state, bot messages, outcome). No I/O.
 
 One question at a time: every reply ends with the buttons for the next move. "ja"/"nej" answer the step the
 citizen is on; another topic mid-flow switches to it and offers the old one back; two misunderstandings in
-a row offer a human eMentor. State is plain data so it can live in the database between turns.
+a row offer a human eMentor. The state is immutable: each function returns the state it leads to.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
 
 from bot.core.messages import Button, Link, Outbound
 from bot.core.payloads import format_payload
+from bot.core.text import language_of
+from bot.core.turn import DialogueState, Result, Understanding
 from bot.flows.model import Flow, Step
 from bot.flows.ui import UiTexts, command_key
 
 SMALL_TALK = frozenset({"greet", "goodbye", "thanks", "affirm", "deny", "bot_capabilities", "change_language"})
+COMMANDS = frozenset({"restart", "stop", "help", "resume"})
 MAX_PAUSED = 3
 MAX_TRIED = 20
 LANGUAGE_WORDS = {"en": ("english", "engelsk", "englsk"), "da": ("dansk", "danish", "danske")}
 
 
-@dataclass
-class DialogueState:
-    language: str = "da"
-    flow: str | None = None
-    step: str | None = None
-    paused: list[list[str]] = field(default_factory=list)  # [flow, step] to resume, newest last
-    fallbacks: int = 0
-    asked_more: bool = False
-    tried: list[dict[str, str]] = field(default_factory=list)  # for the eMentor who takes over
-    task: dict[str, str] | None = None  # a handler's multi-step task (booking: stage, place, time…)
-    handover: bool = False  # asked for an eMentor: the hand-over hook looks in the database until it is over
-
-    def to_dict(self) -> dict[str, Any]:
-        # shallow on purpose: the result is serialised at once (dataclasses.asdict deep-copies, slowly)
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> DialogueState:
-        known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw}
-        return cls(**known)
-
-
-@dataclass(frozen=True)
-class Understanding:
-    """What the citizen meant: from a button payload, a command word, or the NLU."""
-
-    intent: str
-    text: str = ""
-    confidence: float = 1.0
-    ranking: tuple[tuple[str, float], ...] = ()
-    entities: Mapping[str, str] = field(default_factory=dict)
-    language: str | None = None  # None: the message does not say (too short, emoji)
-
-
-@dataclass(frozen=True)
-class Result:
-    state: DialogueState
-    messages: list[Outbound]
-    outcome: str
-    private: bool = False  # the message held personal data (a name, a phone number): not kept in the turn log
-
-
-Handler = Callable[["Engine", DialogueState, Understanding], Result | None]
-
-
 class Engine:
-    def __init__(self, flows: Mapping[str, Flow], ui: UiTexts, handlers: Mapping[str, Handler] | None = None) -> None:
+    def __init__(self, flows: Mapping[str, Flow], ui: UiTexts) -> None:
         self.flows = flows
         self.ui = ui
-        self.handlers = dict(handlers or {})
 
     # ---- entry point -------------------------------------------------------------------------------
     def respond(self, state: DialogueState, u: Understanding) -> Result:
-        if u.language in ("da", "en") and u.intent != "change_language":
-            state.language = u.language
-        handler = self.handlers.get(u.intent)
-        if handler is not None:
-            handled = handler(self, state, u)
-            if handled is not None:
-                return handled
-        if u.intent in ("restart", "stop", "help", "resume"):
+        if u.intent in COMMANDS:
             return self._command(state, u.intent)
-        self._follow_button(state, u)
+        state = self._follow_button(state, u)
         if state.asked_more and u.intent in ("affirm", "deny"):
-            state.asked_more = False
+            state = state.but(asked_more=False)
             if u.intent == "affirm":
                 return self.menu(state, "menu")
             return Result(state, [Outbound(self.ui.text("goodbye", state.language))], "goodbye")
-        state.asked_more = False
+        state = state.but(asked_more=False)
         current = self.current_step(state)
+        if current is None and state.flow is not None:
+            state = state.but(flow=None, step=None)  # a flow or step that no longer exists (the files changed)
         if current is not None:
             moved = self._answer_step(state, current, u)
             if moved is not None:
-                state.fallbacks = 0
-                return moved
+                return Result(moved.state.but(fallbacks=0), moved.messages, moved.outcome, moved.private)
         if current is not None and u.intent in SMALL_TALK:
             return self._small_talk_in_flow(state, current, u)
         if u.intent == "nlu_fallback" or u.intent not in self.flows:
             return self._fallback(state, u, current)
-        state.fallbacks = 0
+        state = state.but(fallbacks=0)
         if current is not None and u.intent not in SMALL_TALK and u.intent != state.flow:
-            self._pause(state)
+            state = self._pause(state)
         return self.start(state, u.intent)
 
     # ---- building blocks (also used by handlers) ----------------------------------------------------
     def current_step(self, state: DialogueState) -> Step | None:
+        """The step the citizen is on, or None (no flow, or one that no longer exists)."""
         flow = self.flows.get(state.flow or "")
         if flow is None or state.step not in flow.steps:
-            state.flow = state.step = None
             return None
         return flow.steps[state.step]
 
@@ -121,8 +70,7 @@ class Engine:
     def go(self, state: DialogueState, flow: Flow, target: str, outcome: str) -> Result:
         if target in flow.steps:
             step = flow.steps[target]
-            state.flow, state.step = flow.intent, step.id
-            self._remember(state, outcome)
+            state = self._remember(state.but(flow=flow.intent, step=step.id), outcome)
             message = self.render_step(flow, step, state.language)
             if step.kind != "end":
                 return Result(state, [message], outcome)
@@ -131,12 +79,12 @@ class Engine:
         return self.finish(state, target)
 
     def finish(self, state: DialogueState, ending: str) -> Result:
-        lang = self.ui_language(state)
+        lang = language_of(state.language)
         if state.flow:
-            self._remember(state, ending)
-        state.flow = state.step = None
+            state = self._remember(state, ending)
+        state = state.but(flow=None, step=None)
         if ending == "solved":
-            state.asked_more = True
+            state = self._drop_stale_pause(state).but(asked_more=True)
             buttons = [
                 self._button("more_yes", lang, "affirm", ask="more"),
                 self._button("more_no", lang, "deny", ask="more"),
@@ -154,7 +102,8 @@ class Engine:
         return self.menu(state, "menu")
 
     def menu(self, state: DialogueState, outcome: str, intro: str = "menu") -> Result:
-        lang = self.ui_language(state)
+        lang = language_of(state.language)
+        state = self._drop_stale_pause(state)
         buttons = [Button(self.flows[i].title.get(lang), format_payload(i)) for i in self.ui.menu if i in self.flows]
         other = "da" if lang == "en" else "en"
         buttons.append(Button(self.ui.button("language", lang), format_payload("change_language", language=other)))
@@ -179,46 +128,44 @@ class Engine:
         links = tuple(Link(link.title.get(lang), link.url) for link in step.links)
         return Outbound(step.text.get(lang), tuple(buttons), links)
 
-    def ui_language(self, state: DialogueState) -> str:
-        return "en" if state.language == "en" else "da"
-
     # ---- internals ---------------------------------------------------------------------------------
     def _button(self, key: str, lang: str, intent: str, **entities: str) -> Button:
         return Button(self.ui.button(key, lang), format_payload(intent, **entities))
 
+    def _drop_stale_pause(self, state: DialogueState) -> DialogueState:
+        """A paused topic whose flow no longer exists cannot be resumed: forget it."""
+        if state.paused and state.paused[-1][0] not in self.flows:
+            return state.but(paused=state.paused[:-1])
+        return state
+
     def _resume(self, state: DialogueState) -> list[Button]:
-        if not state.paused:
+        """The "Fortsæt: …" button for the newest paused topic, if it can be resumed."""
+        if not state.paused or state.paused[-1][0] not in self.flows:
             return []
-        flow = self.flows.get(state.paused[-1][0])
-        if flow is None:
-            state.paused.pop()
-            return []
-        return [
-            Button(
-                self.ui.button("resume", self.ui_language(state), title=flow.title.get(state.language)),
-                format_payload("resume"),
-            )
-        ]
+        flow = self.flows[state.paused[-1][0]]
+        lang = language_of(state.language)
+        return [Button(self.ui.button("resume", lang, title=flow.title.get(state.language)), format_payload("resume"))]
 
-    def _pause(self, state: DialogueState) -> None:
+    def _pause(self, state: DialogueState) -> DialogueState:
         if state.flow and state.step:
-            others = [p for p in state.paused if p[0] != state.flow][-(MAX_PAUSED - 1) :]
-            state.paused = [*others, [state.flow, state.step]]
+            others = tuple(p for p in state.paused if p[0] != state.flow)[-(MAX_PAUSED - 1) :]
+            return state.but(paused=(*others, (state.flow, state.step)))
+        return state
 
-    def _remember(self, state: DialogueState, outcome: str) -> None:
-        state.tried = [*state.tried, {"flow": state.flow or "", "step": state.step or "", "outcome": outcome}][
-            -MAX_TRIED:
-        ]
+    def _remember(self, state: DialogueState, outcome: str) -> DialogueState:
+        entry = {"flow": state.flow or "", "step": state.step or "", "outcome": outcome}
+        return state.but(tried=(*state.tried, entry)[-MAX_TRIED:])
 
-    def _follow_button(self, state: DialogueState, u: Understanding) -> None:
+    def _follow_button(self, state: DialogueState, u: Understanding) -> DialogueState:
         """A button names the step it belongs to: act on that step, even if the citizen scrolled back."""
         ref = u.entities.get("step", "")
         flow_name, _, step_id = ref.partition(".")
         flow = self.flows.get(flow_name)
         if flow is not None and step_id in flow.steps:
             if state.flow and state.flow != flow_name:
-                self._pause(state)
-            state.flow, state.step = flow_name, step_id
+                state = self._pause(state)
+            return state.but(flow=flow_name, step=step_id)
+        return state
 
     def _answer_step(self, state: DialogueState, step: Step, u: Understanding) -> Result | None:
         flow = self.flows[state.flow or ""]
@@ -260,29 +207,27 @@ class Engine:
 
     def _small_talk_in_flow(self, state: DialogueState, current: Step, u: Understanding) -> Result:
         """ "tak", "hej" or an unclear "ja" mid-flow: answer briefly and keep the citizen where they are."""
-        lang = self.ui_language(state)
+        lang = language_of(state.language)
         flow = self.flows[state.flow or ""]
         messages: list[Outbound] = []
         if u.intent in self.flows and u.intent not in ("affirm", "deny"):
             small = self.flows[u.intent]
             messages.append(Outbound(small.steps[small.start].text.get(lang)))
         if u.intent == "goodbye":
-            self._pause(state)
-            state.flow = state.step = None
-            return Result(state, messages, "goodbye")
+            return Result(self._pause(state).but(flow=None, step=None), messages, "goodbye")
         return Result(state, [*messages, self.render_step(flow, current, lang)], "small_talk")
 
     def _fallback(self, state: DialogueState, u: Understanding, current: Step | None) -> Result:
-        lang = self.ui_language(state)
-        state.fallbacks += 1
-        if state.fallbacks >= 2:
-            state.fallbacks = 0
+        lang = language_of(state.language)
+        if state.fallbacks + 1 >= 2:
             buttons = [
                 self._button("book", lang, "book_ementor"),
                 self._button("ementor", lang, "talk_to_human"),
                 self._button("restart", lang, "restart"),
             ]
-            return Result(state, [Outbound(self.ui.text("offer_ementor", lang), tuple(buttons))], "offer_ementor")
+            offer = Outbound(self.ui.text("offer_ementor", lang), tuple(buttons))
+            return Result(state.but(fallbacks=0), [offer], "offer_ementor")
+        state = state.but(fallbacks=state.fallbacks + 1)
         candidates = [(n, c) for n, c in u.ranking if n in self.flows and n not in SMALL_TALK][:3]
         close = len(candidates) >= 2 and candidates[1][1] >= 0.5 * candidates[0][1]
         shown = candidates[:2] if close else candidates
@@ -295,22 +240,20 @@ class Engine:
         return Result(state, [Outbound(text, tuple(buttons))], "fallback")
 
     def _command(self, state: DialogueState, command: str) -> Result:
-        lang = self.ui_language(state)
+        lang = language_of(state.language)
         if command == "resume" and state.paused:
-            flow_name, step_id = state.paused.pop()
+            (flow_name, step_id), rest = state.paused[-1], state.paused[:-1]
+            state = state.but(paused=rest)
             flow = self.flows.get(flow_name)
             if flow is not None and step_id in flow.steps:
                 return self.go(state, flow, step_id, "resumed")
         if command == "restart":
-            state.flow = state.step = None
-            state.paused, state.fallbacks = [], 0
+            state = state.but(flow=None, step=None, paused=(), fallbacks=0)
             return self.menu(state, "restarted", intro="menu")
         if command == "stop":
-            state.flow = state.step = None
-            state.paused, state.fallbacks = [], 0
+            state = state.but(flow=None, step=None, paused=(), fallbacks=0)
             return Result(state, [Outbound(self.ui.text("stopped", lang))], "stopped")
-        self._pause(state)
-        state.flow = state.step = None
+        state = self._pause(state).but(flow=None, step=None)
         return self.menu(state, "menu")
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from yaml.nodes import Node
 
-from bot.flows.model import ENDS, LANGUAGES, Choice, Flow, Link, Step, Text, Words
+from bot.core.text import LANGUAGES, Text
+from bot.flows.model import ENDS, Choice, Flow, Link, Step, Synonyms
 from bot.yaml_nodes import NodeReader, YamlError, compose
 
 FORMAT_VERSION = "1"
@@ -163,11 +164,11 @@ def _choice(node: Node, reader: NodeReader) -> Choice:
     return Choice(
         read_text(fields["title"][1], reader, "choice title", MAX_BUTTON_CHARS),
         reader.scalar(fields["next"][1], "next"),
-        _words(fields["words"][1], reader) if "words" in fields else Words(),
+        _words(fields["words"][1], reader) if "words" in fields else Synonyms(),
     )
 
 
-def _words(node: Node, reader: NodeReader) -> Words:
+def _words(node: Node, reader: NodeReader) -> Synonyms:
     """`words: {da: [android, mobil], en: [android, phone]}`: what a citizen may type for the choice."""
     fields = reader.mapping(node, "words")
     reader.only_keys(fields, set(LANGUAGES), "words")
@@ -175,7 +176,7 @@ def _words(node: Node, reader: NodeReader) -> Words:
     for language, (_, value) in fields.items():
         items = reader.sequence(value, f"words ({language})")
         found[language] = tuple(reader.scalar(item, f"a word ({language})") for item in items)
-    return Words(**found)
+    return Synonyms(**found)
 
 
 def _link(node: Node, reader: NodeReader) -> Link:

@@ -5,19 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-LANGUAGES = ("da", "en")
+from bot.core.text import Text
+
 ENDS = ("solved", "escalate", "menu")
 Ending = Literal["solved", "escalate", "menu"]
 StepKind = Literal["choices", "check", "next", "end"]
-
-
-@dataclass(frozen=True)
-class Text:
-    da: str
-    en: str
-
-    def get(self, language: str) -> str:
-        return self.en if language == "en" else self.da
 
 
 @dataclass(frozen=True)
@@ -27,7 +19,7 @@ class Link:
 
 
 @dataclass(frozen=True)
-class Words:
+class Synonyms:
     """Words a citizen may type for a choice besides its title ("android", "mobil"), per language."""
 
     da: tuple[str, ...] = ()
@@ -41,7 +33,7 @@ class Words:
 class Choice:
     title: Text
     next: str
-    words: Words = Words()
+    words: Synonyms = Synonyms()
 
 
 @dataclass(frozen=True)

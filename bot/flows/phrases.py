@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.core.text import Text
 from bot.flows.loader import FlowError, read_mapping_file, read_text
-from bot.flows.model import Text
 
 
 @dataclass(frozen=True)

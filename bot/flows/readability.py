@@ -50,23 +50,27 @@ def flesch(text: str) -> float:
     return 206.835 - 1.015 * per_sentence - 84.6 * per_word
 
 
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Verbs that open an instruction ("Tryk på Del", "Then tap Share"), in the imperative form used in flows.
 _IMPERATIVES = {
-    "da": frozenset(
+    "da": _word_set(
         "åbn tryk vælg klik skriv find gå log hent tag send gem scan scann ring kontakt indtast udfyld svar kig se "
         "brug prøv sæt hold lav vent husk læs bestil opret meld sørg tjek følg slå installer download godkend "
         "accepter tilføj ret upload vis bed spørg kopier slet luk start rul stryg sig giv sluk tænd vend læg "
-        "markér marker søg skift sign underskriv aflys book print udskriv".split()
+        "markér marker søg skift sign underskriv aflys book print udskriv"
     ),
-    "en": frozenset(
+    "en": _word_set(
         "open tap choose pick click write type find go log get take send save scan call contact enter fill answer "
         "look see use try put hold make wait remember read order create register check follow turn install "
         "download approve accept add correct upload show ask copy delete close start scroll swipe say select "
-        "press give switch lay mark search change sign cancel book print".split()
+        "press give switch lay mark search change sign cancel book print"
     ),
 }
-# Words that may stand before the verb of an instruction: "Then tap …", "Klik så …" needs none.
-_LEAD_INS = frozenset("then so now first next finally and or så nu først derefter bagefter til sidst og eller".split())
+# Words that may stand before the verb of an instruction: "Then tap …" ("Klik så …" needs none).
+_LEAD_INS = _word_set("then so now first next finally and or så nu først derefter bagefter til sidst og eller")
 _CLAUSE = re.compile(r"[.!?:;,]+(?=\s|$)|\n+|\b(?:og|and|then|derefter)\b", re.IGNORECASE)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.core.text import Text
 from bot.flows.loader import FlowError, read_mapping_file, read_text
-from bot.flows.model import Text
 from bot.nlu.normalize import normalize, tokenize
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -19,14 +19,14 @@ from typing import Any, Protocol, TypeVar
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from bot.core.ports import Tx, Work
 from bot.storage.tables import turns
-from bot.storage.tx import PostgresTx, SqliteTx, Tx, sqlite_time
+from bot.storage.tx import PostgresTx, SqliteTx, sqlite_time
 
 T = TypeVar("T")
 NEVER = datetime.fromtimestamp(0, UTC)  # updated_at of a conversation row created but not yet used
 Loaded = tuple[dict[str, Any], datetime | None]
-Step = Callable[[dict[str, Any], datetime | None, Tx], Awaitable[tuple[dict[str, Any], dict[str, Any], T]]]
-Work = Callable[[Tx], Awaitable[T]]
+Step = Callable[[dict[str, Any], datetime | None, Tx], Awaitable[tuple[Mapping[str, Any], dict[str, Any], T]]]
 
 # the turn log's own columns, from the schema (tables.py), so a new column cannot be forgotten here
 _TURN_COLUMNS = tuple(c.name for c in turns.c if c.name not in ("id", "created_at", "channel", "sender"))

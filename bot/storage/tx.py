@@ -1,4 +1,4 @@
-"""A transaction to run SQL in, the same on SQLite and PostgreSQL: `await tx.fetch(sql, **params)`.
+"""The two implementations of `bot.core.ports.Tx`: SQL run the same way on SQLite and PostgreSQL.
 
 Booking, hand-over and outbox work runs inside the conversation turn's own transaction (so a booking, its
 reminders and the conversation's new state commit together or not at all), and outside a turn (the eMentor
@@ -18,27 +18,13 @@ import sqlite3
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import asyncpg
 
-T = TypeVar("T")
-Row = dict[str, Any]
+from bot.core.ports import Row
+
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
-
-
-class Tx(Protocol):
-    dialect: str  # "sqlite" | "postgresql"
-
-    async def fetch(self, sql: str, **params: Any) -> list[Row]: ...
-
-    async def execute(self, sql: str, **params: Any) -> int:
-        """The number of rows changed."""
-        ...
-
-    async def durable(self) -> None:
-        """Make this transaction's commit wait for the disk (bookings must survive a crash)."""
-        ...
 
 
 def is_time_column(name: str) -> bool:

@@ -7,34 +7,34 @@ citizen's time by guessing; an unknown key is a plain 404.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from aiohttp import web
 
 from bot.booking import bookings
+from bot.booking.bookings import BookingRow
 from bot.booking.texts import calendar_file
 from bot.config import Settings
-from bot.core.dispatcher import Clock
-from bot.storage.store import StorageUnavailable, Store
-from bot.storage.tx import Tx
+from bot.core.clock import Clock
+from bot.core.ports import ConversationStore, StorageUnavailable, Tx
+from bot.core.statuses import LIVE_BOOKING
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
 
 
-def add_routes(app: web.Application, store: Store, settings: Settings, clock: Clock) -> None:
+def add_routes(app: web.Application, store: ConversationStore, settings: Settings, clock: Clock) -> None:
     async def calendar(request: web.Request) -> web.Response:
         key = request.match_info["key"]
         if not _KEY.match(key):
             raise web.HTTPNotFound()
 
-        async def find(tx: Tx) -> dict[str, Any] | None:
+        async def find(tx: Tx) -> BookingRow | None:
             return await bookings.by_calendar_key(tx, key)
 
         try:
             row = await store.transaction(find)
         except StorageUnavailable:
             return web.Response(status=503, text="Prøv igen om et øjeblik. / Please try again in a moment.")
-        if row is None or row["status"] not in ("booked", "attended", "no_show"):
+        if row is None or row["status"] not in LIVE_BOOKING:
             raise web.HTTPNotFound()
         file = calendar_file(settings, row, row["language"], clock())
         return web.Response(

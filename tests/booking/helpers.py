@@ -8,11 +8,12 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from bot.booking.schedule import COPENHAGEN
-from bot.config import BookingSettings, LocationSettings, Settings, WeekHours, Words, WorkshopSettings
+from bot.config import BookingSettings, LocationSettings, Settings, WeekHours, WorkshopSettings
+from bot.core.clock import COPENHAGEN
 from bot.core.payloads import format_payload
+from bot.core.ports import Tx
+from bot.core.text import Text
 from bot.storage.store import Store
-from bot.storage.tx import Tx
 from tests.conftest import app_settings
 
 Client = TestClient[Any, Any]
@@ -21,16 +22,16 @@ NOW = datetime(2025, 12, 1, 8, 0, tzinfo=COPENHAGEN)
 WEEKDAYS = WeekHours(*(["9.00-12.00"] * 5))
 LAB = LocationSettings(
     "lab",
-    Words("Digitalt værksted, Testvej", "Digital workshop, Testvej"),
+    Text("Digitalt værksted, Testvej", "Digital workshop, Testvej"),
     address="Jobcenter, Testvej",
     map_url="https://www.google.com/maps/search/?api=1&query=Jobcenter+Testvej",
-    bring=Words("din telefon med MitID-appen og oplader", "your phone with the MitID app and charger"),
+    bring=Text("din telefon med MitID-appen og oplader", "your phone with the MitID app and charger"),
     hours=WEEKDAYS,
     places=1,
 )
-PHONE = LocationSettings("phone", Words("eMentor ringer dig op", "An eMentor calls you"), kind="phone", hours=WEEKDAYS)
+PHONE = LocationSettings("phone", Text("eMentor ringer dig op", "An eMentor calls you"), kind="phone", hours=WEEKDAYS)
 JOBNET = WorkshopSettings(
-    "jobnet", Words("Kom godt i gang med Jobnet", "Getting started with Jobnet"), "lab", places=2, weekday="wednesday"
+    "jobnet", Text("Kom godt i gang med Jobnet", "Getting started with Jobnet"), "lab", places=2, weekday="wednesday"
 )
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.storage.store import StorageUnavailable, Store
+from bot.core.ports import StorageUnavailable
+from bot.storage.store import Store
 from tests.booking.helpers import Client, Clock, live, payloads, rows, say, slot_payload, texts
 
 

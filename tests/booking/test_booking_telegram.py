@@ -12,8 +12,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app
-from bot.booking.schedule import COPENHAGEN
 from bot.config import DeliverySettings
+from bot.core.clock import COPENHAGEN
 from bot.nlu.classifier import IntentModel
 from bot.storage.store import Store
 from tests.booking.helpers import Client, Clock, booking_settings, live, slot_payload

@@ -34,11 +34,11 @@ async def group_lines(store: Store) -> list[str]:
 async def stuck_in_a_flow(client: Client, sender: str) -> None:
     """The citizen asks about a locked MitID app and answers "Det virker ikke" until an eMentor is offered."""
     replies = await say(client, sender, "min mitid app er spærret, hvad gør jeg")
-    for _ in range(6):
+    for _ in range(12):
         if "/book_ementor" in payloads(replies):
             return
         options = payloads(replies)
-        press = next((p for p in options if p.startswith("/deny")), None) or next(
+        press = next((p for p in options if p.startswith(("/deny", "/next"))), None) or next(
             p for p in options if p.startswith("/choose")
         )
         replies = await say(client, sender, press)

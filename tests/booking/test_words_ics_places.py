@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.booking import words
 from bot.booking.follow_up import reminder_times
 from bot.booking.ics import Event, calendar, escape, fold
 from bot.booking.places import location_of, parse_hours, validate
-from bot.booking.schedule import COPENHAGEN
 from bot.config import BookingSettings, ConfigError, WeekHours
+from bot.core import words
+from bot.core.clock import COPENHAGEN
 from handlers.booking import first_name, phone_number
 from tests.booking.helpers import JOBNET, LAB, PHONE
 

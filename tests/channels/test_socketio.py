@@ -23,9 +23,10 @@ from bot.app import build_app
 from bot.channels.socketio import to_webchat
 from bot.config import Settings, SocketIOSettings
 from bot.core.messages import Button, File, Link, Outbound
+from bot.core.ports import StorageUnavailable
 from bot.nlu.backends import BuiltinBackend
 from bot.nlu.classifier import IntentModel
-from bot.storage.store import StorageUnavailable, Store
+from bot.storage.store import Store
 from tests.booking.helpers import Clock, booking_settings
 from tests.conftest import app_settings
 

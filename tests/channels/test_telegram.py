@@ -18,16 +18,15 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import build_app
-from bot.channels import rest
-from bot.channels.telegram_send import send
-from bot.channels.telegram_webhook import SECRET_HEADER, WEBHOOK_PATH
+from bot.app import RUNTIME_KEY, build_app
+from bot.channels.telegram.send import send
+from bot.channels.telegram.webhook import SECRET_HEADER, WEBHOOK_PATH
 from bot.cli import main
+from bot.cli.telegram import poll_telegram, set_webhook
 from bot.config import Settings, TelegramSettings
 from bot.core.messages import File, Inbound, Link, Outbound
 from bot.nlu.classifier import IntentModel
 from bot.storage.store import Store
-from bot.telegram_main import poll_telegram, set_webhook
 from tests.channels.fake_bot_api import TOKEN, FakeBotApi
 from tests.conftest import app_settings
 
@@ -78,7 +77,7 @@ async def deliver(client: Client, update: dict[str, Any], secret: str | None = S
 
 # ---- what the bot says, asked as another channel, and how Telegram must show it ------------------------
 async def oracle(client: Client, sender: str, text: str) -> list[Outbound]:
-    replies: list[Outbound] | None = await client.app[rest.DISPATCHER_KEY].handle(Inbound("oracle", sender, text))
+    replies: list[Outbound] | None = await client.app[RUNTIME_KEY].dispatcher.handle(Inbound("oracle", sender, text))
     assert replies
     return replies
 
@@ -178,7 +177,7 @@ MEDIA = [
 @pytest.mark.parametrize("content", MEDIA, ids=["photo", "sticker", "voice"])
 async def test_non_text_messages_get_the_media_answer(client: Client, fake: FakeBotApi, content: Any) -> None:
     assert await deliver(client, message_update(CHAT, **content)) == 200
-    media = client.app[rest.DISPATCHER_KEY].engine.ui.text("not_understood_media", "da")
+    media = client.app[RUNTIME_KEY].dispatcher.engine.ui.text("not_understood_media", "da")
     assert fake.sent("sendMessage") == [{"chat_id": CHAT, "text": media}]
 
 
@@ -195,7 +194,7 @@ async def test_bad_update_is_refused(client: Client) -> None:
 async def test_without_token_the_channel_is_not_mounted(
     project_model: IntentModel, store: Store, fake: FakeBotApi, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.channels.telegram_webhook")
+    caplog.set_level(logging.INFO, logger="bot.channels.telegram.webhook")
     app = build_app(telegram_settings(fake, telegram_token=None), project_model, store)
     async with TestClient(TestServer(app)) as client:
         assert await deliver(client, message_update(CHAT, text="hej")) == 404
@@ -217,7 +216,7 @@ async def test_unreachable_bot_api_leaves_the_rest_of_the_bot_running(
 async def test_image_and_file_are_sent_as_photo_and_document(fake: FakeBotApi) -> None:
     from telegram import Bot
 
-    from bot.channels.telegram_buttons import CallbackData
+    from bot.channels.telegram.buttons import CallbackData
 
     class NoTable:
         async def save_button_payloads(self, payloads: Any) -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import io
 
-from bot.app import build_dispatcher
 from bot.channels.terminal import chat
-from bot.nlu.backends import make_backend
 from bot.nlu.classifier import IntentModel
+from bot.runtime import build_runtime
 from bot.storage.store import Store
 from tests.conftest import app_settings
 
@@ -23,7 +22,9 @@ async def test_chat_in_the_terminal(project_model: IntentModel, store: Store) ->
 
     out = io.StringIO()
     settings = app_settings()
-    await chat(build_dispatcher(settings, make_backend(settings, project_model), store), read_until_eof, out, "tester")
+    runtime = build_runtime(settings, project_model, store)
+    await chat(runtime.dispatcher, read_until_eof, out, "tester")
+    await runtime.close()
     shown = out.getvalue()
     assert "[1] Ja" in shown and "politi.dk" in shown
     turns = await store.recent_turns("terminal", "tester")

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.core.messages import Outbound
+from bot.core.ports import Tx
 from bot.delivery.outbox import enqueue
 from bot.storage.store import Store
-from bot.storage.tx import Tx
 
 START = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 

@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.cli.outbox import report
 from bot.config import DeliverySettings
 from bot.delivery.outbox import count_by_status, list_deliveries
-from bot.delivery.outbox_cli import report
 from bot.delivery.worker import DeliveryWorker
-from bot.storage.db import make_engine
 from bot.storage.migrate import upgrade_async
 from bot.storage.store import Store
 from tests.delivery.helpers import START, Clock, Recording, put
@@ -51,7 +50,7 @@ def test_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 
     async def prepare() -> None:
         await upgrade_async(url)
-        store = Store(make_engine(url))
+        store = Store(url)
         try:
             await fill(store)
         finally:

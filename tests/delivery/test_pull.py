@@ -12,10 +12,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app
 from bot.core.messages import Button, File, Outbound
+from bot.core.ports import Tx
 from bot.delivery.outbox import enqueue, pull
 from bot.nlu.classifier import IntentModel
 from bot.storage.store import Store
-from bot.storage.tx import Tx
 from tests.conftest import app_settings
 
 Client = TestClient[Any, Any]

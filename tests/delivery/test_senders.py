@@ -11,16 +11,15 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.app import build_app
+from bot.app import WORKER_KEY, build_app
+from bot.channels.telegram.sender import TelegramSender
 from bot.config import DeliverySettings
 from bot.core.messages import Button, File, Outbound
+from bot.core.ports import Tx
 from bot.delivery.outbox import enqueue
-from bot.delivery.setup import WORKER_KEY
-from bot.delivery.telegram_sender import TelegramSender
 from bot.delivery.worker import DeliveryWorker
 from bot.nlu.classifier import IntentModel
 from bot.storage.store import Store
-from bot.storage.tx import Tx
 from tests.channels.fake_bot_api import TOKEN, FakeBotApi
 from tests.channels.test_socketio import Webchat
 from tests.conftest import app_settings

@@ -14,7 +14,6 @@ from bot.config import DeliverySettings
 from bot.delivery.outbox import count_by_status, list_deliveries
 from bot.delivery.sender import PermanentFailure, Unreachable
 from bot.delivery.worker import DeliveryWorker
-from bot.storage.db import make_engine
 from bot.storage.store import Store
 from tests.delivery.helpers import START, Clock, Recording, put, row
 
@@ -25,7 +24,7 @@ SETTINGS = DeliverySettings(poll_seconds=0.05, max_attempts=3, retry_seconds=10)
 async def second_store(database: tuple[str, str | None]) -> AsyncIterator[Store]:
     """Another bot process's store on the same database."""
     url, schema = database
-    other = Store(make_engine(url, schema), schema)
+    other = Store(url, schema)
     yield other
     await other.close()
 

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.config import HandoverSettings, Settings
+from bot.core.ports import Tx
 from bot.delivery.outbox import messages_of
 from bot.escalation import accounts, handover, timeouts
 from bot.escalation.availability import unavailable_because
-from bot.escalation.topic import Topic
+from bot.flows.topic import Topic
 from bot.storage.store import Store
-from bot.storage.tx import Tx
 from tests.booking.helpers import booking_settings
 from tests.conftest import app_settings
 

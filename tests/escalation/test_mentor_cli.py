@@ -9,7 +9,6 @@ import pytest
 
 from bot.cli import main
 from bot.escalation import accounts
-from bot.storage.db import make_engine
 from bot.storage.store import Store
 
 CONFIG = """\
@@ -42,7 +41,7 @@ def test_add_prints_a_working_token_once(config: Path, capsys: pytest.CaptureFix
     assert "shown only now" in out
 
     async def check() -> None:
-        store = Store(make_engine(f"sqlite+aiosqlite:///{config.parent / 'bot.db'}"))
+        store = Store(f"sqlite+aiosqlite:///{config.parent / 'bot.db'}")
         try:
             me = await store.transaction(lambda tx: accounts.authenticate(tx, token))
             assert me is not None and me["name"] == "Anna Hansen" and me["telegram_user_id"] == 9001

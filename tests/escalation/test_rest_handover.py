@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app
-from bot.core.dispatcher import utc_now
+from bot.core.clock import utc_now
 from bot.escalation import accounts, handover
 from bot.escalation.timeouts import expire_waiting
 from bot.nlu.classifier import IntentModel

@@ -15,10 +15,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app
 from bot.config import DeliverySettings, HandoverSettings, Settings
-from bot.core.dispatcher import utc_now
+from bot.core.clock import utc_now
+from bot.core.ports import StorageUnavailable
 from bot.escalation import accounts
 from bot.nlu.classifier import IntentModel
-from bot.storage.store import StorageUnavailable, Store
+from bot.storage.store import Store
 from tests.channels.fake_bot_api import FakeBotApi
 from tests.channels.test_telegram import CHAT, deliver, message_update, telegram_settings
 

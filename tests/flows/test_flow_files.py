@@ -6,11 +6,11 @@ from urllib.parse import urlparse
 
 import pytest
 
-from bot.app import build_engine
 from bot.flows.check import MAX_WORDS, text_problems
 from bot.flows.loader import FlowError, read_flow_file
 from bot.flows.readability import flesch, lix
 from bot.nlu.catalogue import catalogue
+from bot.runtime import build_engine
 from tests.conftest import app_settings
 
 

@@ -11,7 +11,7 @@ import pytest
 from bot.nlu.catalogue import catalogue
 from bot.nlu.normalize import normalize, tokenize
 from bot.nlu.training_data import TrainingData, load_training_data
-from tests.conftest import DEV_SET, NLU_DATA, ROOT
+from tests.conftest import DEV_SET, NEW_TOPICS_SET, NLU_DATA, ROOT
 
 SHARED_CATALOGUE = ROOT.parent / "shared" / "intents.md"
 MIN_EXAMPLES = {"da": 25, "en": 15}
@@ -57,11 +57,11 @@ def test_every_file_is_in_a_language_folder(data: TrainingData) -> None:
     assert all(e.language in MIN_EXAMPLES for e in data.examples)
 
 
-def test_dev_set_is_held_out_and_covers_the_catalogue(data: TrainingData) -> None:
-    dev = load_training_data([DEV_SET])
+def test_held_out_sets_are_held_out_and_cover_the_catalogue(data: TrainingData) -> None:
+    held_out = load_training_data([DEV_SET, NEW_TOPICS_SET])
     trained = {key(e.text) for e in data.examples}
-    assert [e.text for e in dev.examples if key(e.text) in trained] == []
-    assert set(catalogue()) <= set(dev.intents)
+    assert [e.text for e in held_out.examples if key(e.text) in trained] == []
+    assert set(catalogue()) <= set(held_out.intents)
 
 
 @pytest.mark.skipif(not SHARED_CATALOGUE.exists(), reason="shared/intents.md is not beside the checkout")

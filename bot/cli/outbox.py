@@ -7,14 +7,15 @@ citizen says a reminder never came. Recipients are shown as they are stored (cha
 from __future__ import annotations
 
 import argparse
-import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from bot.config import Settings
-from bot.delivery.outbox import count_by_status, list_deliveries
-from bot.storage.tx import Tx
+from bot.core.ports import Tx
+from bot.core.statuses import OutboxStatus
+from bot.delivery.outbox import DeliveryRow, count_by_status, list_deliveries
 
-STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
+STATUSES = tuple(OutboxStatus)
 
 
 def add_commands(commands: Any) -> None:
@@ -24,7 +25,7 @@ def add_commands(commands: Any) -> None:
     outbox.set_defaults(func=cmd_outbox)
 
 
-def report(counts: dict[str, int], failed: list[dict[str, Any]]) -> list[str]:
+def report(counts: dict[str, int], failed: Sequence[DeliveryRow]) -> list[str]:
     lines = [
         "  ".join(f"{status}: {counts.get(status, 0)}" for status in (*STATUSES, *sorted(set(counts) - set(STATUSES))))
     ]
@@ -41,21 +42,10 @@ def report(counts: dict[str, int], failed: list[dict[str, Any]]) -> list[str]:
 
 
 def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.storage.db import make_engine
-    from bot.storage.migrate import upgrade
-    from bot.storage.store import Store
+    from bot.runtime import in_transaction
 
-    upgrade(settings.database.url)
+    async def read(tx: Tx) -> tuple[dict[str, int], list[DeliveryRow]]:
+        return await count_by_status(tx), await list_deliveries(tx, OutboxStatus.FAILED, max(1, args.limit))
 
-    async def read(tx: Tx) -> tuple[dict[str, int], list[dict[str, Any]]]:
-        return await count_by_status(tx), await list_deliveries(tx, "failed", max(1, args.limit))
-
-    async def main() -> tuple[dict[str, int], list[dict[str, Any]]]:
-        store = Store(make_engine(settings.database.url))
-        try:
-            return await store.transaction(read)
-        finally:
-            await store.close()
-
-    print("\n".join(report(*asyncio.run(main()))))
+    print("\n".join(report(*in_transaction(settings, read))))
     return 0

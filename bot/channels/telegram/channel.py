@@ -7,7 +7,7 @@ answered once. A message without text (photo, sticker, voice) goes in with empty
 dispatcher answers with `not_understood_media`. Edited messages are not answered a second time.
 
 The webhook (`POST /webhooks/telegram/webhook`, telegram_webhook.py) and polling (`ementor telegram
---polling`, telegram_polling.py) both drive this one channel.
+--polling`, polling.py) both drive this one channel.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from telegram import CallbackQuery, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from bot.channels.telegram_buttons import CallbackData, PayloadTable
-from bot.channels.telegram_group import TelegramGroup
-from bot.channels.telegram_send import send
-from bot.core.dispatcher import Dispatcher
+from bot.channels.base import Channel
+from bot.channels.telegram.buttons import CallbackData
+from bot.channels.telegram.group import TelegramGroup
+from bot.channels.telegram.send import send
 from bot.core.messages import Inbound, Outbound
-from bot.storage.store import StorageUnavailable
+from bot.core.ports import PayloadTable, Replier, StorageUnavailable
 
 CHANNEL = "telegram"
 ALLOWED_UPDATES = ("message", "callback_query")
@@ -48,16 +48,19 @@ def build_application(token: str, base_url: str, *, polling: bool) -> PtbApplica
     return builder.updater(None).build()
 
 
-class TelegramChannel:
+class TelegramChannel(Channel):
+    name = CHANNEL
+
     def __init__(
         self,
         application: PtbApplication,
-        dispatcher: Dispatcher,
+        bot: Replier,
+        apology: str,
         payloads: PayloadTable,
         group: TelegramGroup | None = None,
     ) -> None:
+        super().__init__(bot, apology)
         self.application = application
-        self.dispatcher = dispatcher
         self.group = group  # the eMentors' group: its updates never reach the dispatcher
         self.callback_data = CallbackData(payloads)
         application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.on_message))
@@ -111,20 +114,20 @@ class TelegramChannel:
             if await self.group.desk.first_delivery(update.update_id):
                 await act(self.group)
         except StorageUnavailable:
-            await self.group.unavailable(update, context, self.dispatcher.engine.ui.text("unavailable", "da"))
+            await self.group.unavailable(update, context, self.apology)
 
     async def _group_button(self, group: TelegramGroup, query: CallbackQuery, data: str) -> None:
         await group.on_button(query, await self.callback_data.decode(data))
 
     async def turn(self, chat_id: int, text: str, update_id: int, pressed: bool = False) -> list[Outbound] | None:
-        """The dispatcher's replies (None for a repeated update); a kind word when the database is away."""
+        """The bot's replies (None for a repeated update); a kind word when the database is away."""
         try:
             if pressed:
                 text = await self.callback_data.decode(text)
-            return await self.dispatcher.handle(Inbound(CHANNEL, str(chat_id), text, message_id=str(update_id)))
         except StorageUnavailable:
-            ui = self.dispatcher.engine.ui
-            return [Outbound(ui.text("unavailable", "da") + " / " + ui.text("unavailable", "en"))]
+            return [Outbound(self.apology)]
+        answer = await self.answer(Inbound(CHANNEL, str(chat_id), text, message_id=str(update_id)))
+        return answer.replies
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = update.update_id if isinstance(update, Update) else None

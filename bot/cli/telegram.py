@@ -1,6 +1,6 @@
 """`ementor telegram`: the Telegram channel as a process of its own (polling), and registering the webhook.
 
-Composed like `ementor run` (bot/app.py): the same model, flows, database and dispatcher; only the way
+Composed like `ementor run` (bot/runtime.py): the same model, flows, database and dispatcher; only the way
 updates arrive differs.
 """
 
@@ -12,19 +12,13 @@ import signal
 from telegram import Bot
 from telegram.error import InvalidToken
 
-from bot.app import build_dispatcher, prepare_model
-from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel, build_application
-from bot.channels.telegram_group import TelegramGroup
-from bot.channels.telegram_polling import poll
-from bot.channels.telegram_webhook import SECRET_ENV, webhook_secret
+from bot.channels.telegram.channel import ALLOWED_UPDATES, TelegramChannel, build_application
+from bot.channels.telegram.group import TelegramGroup
+from bot.channels.telegram.polling import poll
+from bot.channels.telegram.webhook import SECRET_ENV, webhook_secret
 from bot.config import ConfigError, Settings
-from bot.delivery.setup import build_worker, close_worker
-from bot.escalation.desk import Desk
-from bot.escalation.timeouts import escalation_jobs
-from bot.nlu.backends import make_backend
 from bot.nlu.classifier import IntentModel
-from bot.storage.db import make_engine
-from bot.storage.migrate import upgrade
+from bot.runtime import build_runtime, open_store, prepare_model
 from bot.storage.store import Store
 
 REJECTED = "EMENTOR_TELEGRAM_TOKEN: the Telegram Bot API rejected this token"
@@ -42,35 +36,32 @@ async def poll_telegram(
     """Answer Telegram updates fetched with getUpdates until `stop` is set; meanwhile send the outbox's
     Telegram messages."""
     token = require_token(settings)
-    backend = make_backend(settings, model)
-    dispatcher = build_dispatcher(settings, backend, store)
-    # reminders and replies to Telegram chats, and the hand-over timeouts
-    worker = build_worker(settings, store, clock=dispatcher.clock, jobs=escalation_jobs(settings))
+    runtime = build_runtime(settings, model, store)
+    worker = runtime.worker()  # reminders and replies to Telegram chats, and the hand-over timeouts
     try:
         application = build_application(token, settings.telegram.base_url, polling=True)
-        group = TelegramGroup(Desk(store, settings, dispatcher.clock))  # the eMentors' group
-        channel = TelegramChannel(application, dispatcher, store, group)
+        group = TelegramGroup(runtime.desk())  # the eMentors' group
+        channel = TelegramChannel(application, runtime.dispatcher, runtime.apology, store, group)
         await worker.start()
         await poll(channel, stop, timeout)
     except InvalidToken:
         raise ConfigError(REJECTED) from None  # PTB's own message repeats the token
     finally:
-        await close_worker(worker)
-        await backend.close()
+        await worker.stop()
+        await runtime.close()
 
 
 def run_polling(settings: Settings) -> None:
     """`ementor telegram --polling`: until Ctrl-C or SIGTERM."""
     require_token(settings)
     model = prepare_model(settings)
-    upgrade(settings.database.url)
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        store = Store(make_engine(settings.database.url))
+        store = open_store(settings)
         try:
             await poll_telegram(settings, model, store, stop)
         finally:

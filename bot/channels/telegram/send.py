@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import MessageLimit
 
-from bot.channels.telegram_buttons import CallbackData
-from bot.core.messages import File, Outbound, with_links
+from bot.channels.base import with_links
+from bot.channels.telegram.buttons import CallbackData
+from bot.core.messages import File, Outbound
 
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH
 # PTB 22 warns on every flood-control error that `retry_after` will become a timedelta; we read both, so opt in

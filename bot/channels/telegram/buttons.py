@@ -13,19 +13,12 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterable, Mapping
-from typing import Protocol
+
+from bot.core.ports import PayloadTable
 
 MAX_CALLBACK_DATA = 64
 KEY_PREFIX = "#"  # payloads start with "/", so a key can never be mistaken for one
 MAX_CACHED = 4096
-
-
-class PayloadTable(Protocol):
-    """Where long payloads are kept (bot.storage.store.Store in the app)."""
-
-    async def save_button_payloads(self, payloads: Mapping[str, str]) -> None: ...
-
-    async def button_payload(self, key: str) -> str | None: ...
 
 
 def payload_key(payload: str) -> str:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from bot.booking.schedule import COPENHAGEN
+from bot.core.clock import COPENHAGEN
+from bot.core.text import language_of
 
 DAYS = {
     "da": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
@@ -24,10 +25,6 @@ MONTHS = {
     ),
 }  # fmt: skip
 RELATIVE = {"da": ("i dag", "i morgen"), "en": ("today", "tomorrow")}
-
-
-def language_of(language: str) -> str:
-    return "en" if language == "en" else "da"
 
 
 def clock(moment: datetime | time, language: str) -> str:

@@ -13,8 +13,8 @@ from typing import Any
 
 from bot.config import Settings
 from bot.core.messages import Button, Outbound
+from bot.core.ports import Tx
 from bot.delivery.outbox import enqueue
-from bot.storage.tx import Tx
 
 GROUP_CHANNEL = "telegram"
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from telegram.error import TelegramError
 
-from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel
+from bot.channels.telegram.channel import ALLOWED_UPDATES, TelegramChannel
 
 log = logging.getLogger(__name__)
 

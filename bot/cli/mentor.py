@@ -7,13 +7,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
 from bot.config import ConfigError, Settings
-from bot.storage.tx import Tx
+from bot.core.ports import Tx
 
 T = TypeVar("T")
 
@@ -42,24 +41,13 @@ def add_commands(commands: Any) -> None:
 
 
 def _run(settings: Settings, work: Callable[[Tx], Awaitable[T]]) -> T:
-    from bot.storage.db import make_engine
-    from bot.storage.migrate import upgrade
-    from bot.storage.store import Store
+    from bot.runtime import in_transaction
 
-    upgrade(settings.database.url)
-
-    async def main() -> T:
-        store = Store(make_engine(settings.database.url))
-        try:
-            return await store.transaction(work)
-        finally:
-            await store.close()
-
-    return asyncio.run(main())
+    return in_transaction(settings, work)
 
 
 def _now() -> datetime:
-    from bot.core.dispatcher import utc_now
+    from bot.core.clock import utc_now
 
     return utc_now()
 

@@ -18,9 +18,10 @@ from datetime import timedelta
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
-from bot.channels.telegram_buttons import CallbackData, PayloadTable
-from bot.channels.telegram_send import send
+from bot.channels.telegram.buttons import CallbackData
+from bot.channels.telegram.send import send
 from bot.core.messages import Outbound
+from bot.core.ports import PayloadTable
 from bot.delivery.sender import PermanentFailure, RetryLater
 
 

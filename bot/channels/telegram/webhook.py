@@ -22,11 +22,10 @@ from aiohttp import web
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 
-from bot.channels.telegram import TelegramChannel, build_application
-from bot.channels.telegram_buttons import PayloadTable
-from bot.channels.telegram_group import GroupDesk, TelegramGroup
+from bot.channels.telegram.channel import TelegramChannel, build_application
+from bot.channels.telegram.group import GroupDesk, TelegramGroup
 from bot.config import ConfigError, Settings
-from bot.core.dispatcher import Dispatcher
+from bot.core.ports import PayloadTable, Replier
 
 WEBHOOK_PATH = "/webhooks/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -97,7 +96,8 @@ class Webhook:
 
 def mount(
     app: web.Application,
-    dispatcher: Dispatcher,
+    bot: Replier,
+    apology: str,
     payloads: PayloadTable,
     settings: Settings,
     desk: GroupDesk | None = None,
@@ -112,7 +112,7 @@ def mount(
         return
     application = build_application(settings.telegram_token, settings.telegram.base_url, polling=False)
     group = TelegramGroup(desk) if desk is not None else None  # the eMentors' group, when configured
-    hook = Webhook(TelegramChannel(application, dispatcher, payloads, group), secret)
+    hook = Webhook(TelegramChannel(application, bot, apology, payloads, group), secret)
     app.router.add_post(WEBHOOK_PATH, hook.handle)
     app.on_startup.append(hook.start)
     app.on_cleanup.append(hook.stop)

@@ -1,34 +1,29 @@
 """One citizen turn, end to end: clean the text, understand it, step the dialogue, save, reply.
 
-Channels call `handle`; they never touch the NLU or the database themselves.
+Channels call `handle`; they never touch the NLU or the database themselves. What the dispatcher needs
+comes in through the core's interfaces (an intent parser, a conversation store, a clock), so its tests run
+on the in-memory store. Per turn: hooks first (a citizen in a hand-over, a booking waiting for typed input),
+then the action registered for the intent, then the guided flows.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from bot.config import Settings
-from bot.core.actions import Action, Context
+from bot.core.clock import Clock, utc_now
 from bot.core.messages import Inbound, Outbound
 from bot.core.payloads import parse_payload
+from bot.core.ports import ConversationStore, IntentParser, Stored, TurnRecord, Tx
 from bot.core.privacy import find_secret, redact
-from bot.flows.engine import DialogueState, Engine, Result, Understanding
-from bot.nlu.backends import NluBackend
+from bot.core.text import language_of
+from bot.core.turn import DialogueState, Handlers, Result, Turn, Understanding
+from bot.flows.engine import Engine
 from bot.nlu.language import language_scores
-from bot.storage.store import Store, Stored, TurnLog
-from bot.storage.tx import Tx
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
 
 MAX_TEXT = 4000
+MAX_LOGGED = 2000
 
 
 def clean_text(text: str) -> str:
@@ -39,44 +34,40 @@ def clean_text(text: str) -> str:
 
 
 def decisive_language(text: str, detected: str | None) -> str | None:
+    """The detected language when the message's words say it; None when they don't (emoji, "ok", a name)."""
     scores = language_scores(text)
     return detected if scores["da"] != scores["en"] else None
 
 
 class Dispatcher:
-    """`hooks` run first, in order (hand-over, a booking waiting for typed input); then the `actions` of
-    their intents; everything else goes to the flow engine."""
-
     def __init__(
         self,
         engine: Engine,
-        nlu: NluBackend,
-        store: Store,
-        settings: Settings,
+        nlu: IntentParser,
+        store: ConversationStore,
+        handlers: Handlers | None = None,
         *,
-        actions: Mapping[str, Action] | None = None,
-        hooks: Sequence[Action] = (),
+        session_timeout: timedelta = timedelta(minutes=30),
         clock: Clock = utc_now,
     ) -> None:
         self.engine = engine
         self.nlu = nlu
         self.store = store
-        self.settings = settings
-        self.session_timeout = timedelta(minutes=settings.conversation.session_timeout_minutes)
-        self.actions = dict(actions or {})
-        self.hooks = tuple(hooks)
+        self.handlers = handlers or Handlers()
+        self.session_timeout = session_timeout
         self.clock = clock
 
-    async def respond(self, context: Context, state: DialogueState, u: Understanding) -> Result:
-        for hook in self.hooks:
-            hooked = await hook(context, state, u)
-            if hooked is not None:
+    async def respond(self, turn: Turn, state: DialogueState, u: Understanding) -> Result:
+        for hook in self.handlers.hooks:
+            hooked = await hook(turn, state, u)
+            if isinstance(hooked, Result):
                 return hooked
-        action = self.actions.get(u.intent)
+            state = hooked or state
+        if u.language in ("da", "en") and u.intent != "change_language":
+            state = state.but(language=u.language)
+        action = self.handlers.actions.get(u.intent)
         if action is not None:
-            if u.language in ("da", "en"):
-                state.language = u.language
-            acted = await action(context, state, u)
+            acted = await action(turn, state, u)
             if acted is not None:
                 return acted
         return self.engine.respond(state, u)
@@ -103,34 +94,36 @@ class Dispatcher:
             decisive_language(text, parsed.get("language")),
         )
 
+    def _welcome_back(
+        self, stored: Stored, state: DialogueState, now: datetime
+    ) -> tuple[DialogueState, list[Outbound]]:
+        """A conversation left mid-task longer than the session timeout starts afresh, with a word saying so."""
+        if stored.updated_at and now - stored.updated_at > self.session_timeout and (state.flow or state.task):
+            state = state.but(flow=None, step=None, paused=(), fallbacks=0, task=None)
+            return state, [Outbound(self.engine.ui.text("welcome_back", state.language))]
+        return state, []
+
     async def handle(self, inbound: Inbound) -> list[Outbound] | None:
         """The bot's replies, or None when this message id was already handled (a repeated delivery)."""
         text = clean_text(inbound.text)
         u = await self.understand(text)
-
         now = self.clock()
 
-        async def turn(stored: Stored, tx: Tx) -> tuple[dict[str, Any], TurnLog, list[Outbound]]:
-            state = DialogueState.from_dict(stored.state)
-            messages: list[Outbound] = []
+        async def turn(stored: Stored, tx: Tx) -> tuple[dict[str, Any], TurnRecord, list[Outbound]]:
+            state, messages = self._welcome_back(stored, DialogueState.from_dict(stored.state), now)
             private = False
-            if stored.updated_at and now - stored.updated_at > self.session_timeout and (state.flow or state.task):
-                state.flow = state.step = None
-                state.paused, state.fallbacks, state.task = [], 0, None
-                messages.append(Outbound(self.engine.ui.text("welcome_back", state.language)))
             if u.intent in ("empty", "secret"):
                 if u.language:
-                    state.language = u.language
+                    state = state.but(language=u.language)
                 key = "not_understood_media" if u.intent == "empty" else "secret"
-                messages.append(Outbound(self.engine.ui.text(key, self.engine.ui_language(state))))
+                messages.append(Outbound(self.engine.ui.text(key, language_of(state.language))))
                 outcome = u.intent
             else:
-                context = Context(self.engine, self.settings, tx, inbound.channel, inbound.sender, now)
-                result = await self.respond(context, state, u)
+                result = await self.respond(Turn(inbound.channel, inbound.sender, now, tx), state, u)
                 state, outcome, private = result.state, result.outcome, result.private
                 messages += result.messages
-            record = TurnLog(
-                "[removed: personal]" if private else redact(text)[:2000],
+            record = TurnRecord(
+                "[removed: personal]" if private else redact(text)[:MAX_LOGGED],
                 state.language,
                 u.intent,
                 round(u.confidence, 4),

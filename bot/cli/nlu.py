@@ -1,63 +1,20 @@
-"""The `ementor` command: run the bot, and train, test and inspect the intent model."""
+"""`ementor nlu …`: train, test, cross-validate and try the intent model; export it for Rasa."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
-import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings
 from bot.nlu.classifier import IntentModel, Thresholds
-from bot.nlu.model_store import ModelError, load_model, save_model
+from bot.nlu.model_store import load_model, save_model
 from bot.nlu.training_data import TrainingDataError, load_training_data
 
-EXIT_USAGE = 2
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        settings = load_settings(args.config)
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-        result: int = args.func(args, settings)
-        return result
-    except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
-    except TrainingDataError as exc:
-        print(f"training data error: {exc}", file=sys.stderr)
-    except ModelError as exc:
-        print(f"model error: {exc}", file=sys.stderr)
-    return EXIT_USAGE
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ementor", description=__doc__)
-    parser.add_argument("--config", help="settings file (default: $EMENTOR_CONFIG or ./config.yml)")
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    run = commands.add_parser("run", help="serve the bot (trains the model first when needed)")
-    run.set_defaults(func=cmd_run)
-
-    telegram = commands.add_parser("telegram", help="the Telegram channel: polling, or registering the webhook")
-    mode = telegram.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--polling", action="store_true", help="fetch updates with getUpdates (no public URL needed)")
-    mode.add_argument("--set-webhook", metavar="URL", help="have Telegram post to URL (…/webhooks/telegram/webhook)")
-    telegram.set_defaults(func=cmd_telegram)
-
-    chat = commands.add_parser("chat", help="talk to the bot in this terminal")
-    chat.add_argument("--sender", help="conversation id (default: your user name)")
-    chat.set_defaults(func=cmd_chat)
-
-    db = commands.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
-    db_upgrade = db.add_parser("upgrade", help="apply the database migrations")
-    db_upgrade.set_defaults(func=cmd_db_upgrade)
-
+def add_commands(commands: Any) -> None:
     nlu = commands.add_parser("nlu", help="train, test and try the intent model").add_subparsers(
         dest="nlu_command", required=True
     )
@@ -88,15 +45,6 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--nlu", action="append", help="YAML file or folder (default: nlu.data)")
     export.set_defaults(func=cmd_export_rasa)
 
-    from bot.escalation import mentor_cli  # `ementor mentor add|list|block|unblock`
-
-    mentor_cli.add_commands(commands)
-
-    from bot.delivery import outbox_cli  # `ementor outbox`
-
-    outbox_cli.add_commands(commands)
-    return parser
-
 
 def thresholds(settings: Settings) -> Thresholds:
     return Thresholds(settings.nlu.fallback.threshold, settings.nlu.fallback.ambiguity_threshold)
@@ -105,70 +53,9 @@ def thresholds(settings: Settings) -> Thresholds:
 def active_model(settings: Settings, path: str | None) -> IntentModel:
     if path:
         return load_model(path)
-    from bot.app import prepare_model
+    from bot.runtime import prepare_model
 
     return prepare_model(settings)
-
-
-def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import run
-
-    run(settings)
-    return 0
-
-
-def cmd_telegram(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncio
-
-    from telegram.error import TelegramError
-
-    from bot.telegram_main import require_token, run_polling, set_webhook
-
-    require_token(settings)
-    try:
-        if args.set_webhook:
-            asyncio.run(set_webhook(settings, args.set_webhook))
-            print(f"Telegram now posts updates to {args.set_webhook}")
-        else:
-            run_polling(settings)
-    except TelegramError as exc:
-        print(f"telegram error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncio
-
-    from bot.app import build_dispatcher
-    from bot.channels.terminal import chat
-    from bot.nlu.backends import make_backend
-    from bot.storage.db import make_engine
-    from bot.storage.migrate import upgrade
-    from bot.storage.store import Store
-
-    model = active_model(settings, None)
-    upgrade(settings.database.url)
-
-    async def session() -> None:
-        store = Store(make_engine(settings.database.url))
-        backend = make_backend(settings, model)
-        try:
-            await chat(build_dispatcher(settings, backend, store), sender=args.sender)
-        finally:
-            await backend.close()
-            await store.close()
-
-    asyncio.run(session())
-    return 0
-
-
-def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.storage.migrate import upgrade
-
-    upgrade(settings.database.url)
-    print(f"database at {settings.database.url} is up to date")
-    return 0
 
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from bot.flows.engine import SMALL_TALK, DialogueState
+from bot.core.turn import DialogueState
+from bot.flows.engine import SMALL_TALK
 
 ESCALATION_INTENTS = frozenset(
     {"talk_to_human", "book_ementor", "cancel_booking", "my_bookings", "workshops", "location_hours", "nlu_fallback"}
@@ -20,7 +21,7 @@ ESCALATION_INTENTS = frozenset(
 @dataclass(frozen=True)
 class Topic:
     flow: str | None  # None: the citizen asked for help straight away
-    steps: tuple[dict[str, str], ...]  # [{"step", "outcome"}], oldest first
+    steps: tuple[dict[str, str], ...]  # ({"step", "outcome"}, …), oldest first
 
     @property
     def failed_at(self) -> str | None:

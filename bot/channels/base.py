@@ -1,0 +1,44 @@
+"""What every channel shares: asking the bot for its replies, the apology when the database is away, and
+links written into text for channels that can only show text.
+
+A channel translates between its wire format and `bot.core.messages`; it never touches the database or the
+intent model. It talks to a `Replier` (the dispatcher) handed in by the composition root, which also gives
+it the apology, so the "try again in a moment" text is made once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.core.messages import Inbound, Link, Outbound
+from bot.core.ports import Replier, StorageUnavailable
+
+
+def with_links(text: str, links: Sequence[Link]) -> str:
+    """`text` with each link as a "title: url" line, for channels that can only show text."""
+    if not links:
+        return text
+    return text + "\n\n" + "\n".join(f"{link.title}: {link.url}" for link in links)
+
+
+@dataclass(frozen=True)
+class Answer:
+    replies: list[Outbound] | None  # None: a repeated delivery, answered the first time
+    unavailable: bool = False  # the database is away: `replies` is the apology
+
+
+class Channel:
+    """The receiving half every channel has: one inbound message in, the bot's answer out."""
+
+    name = "channel"
+
+    def __init__(self, bot: Replier, apology: str) -> None:
+        self.bot = bot
+        self.apology = apology
+
+    async def answer(self, inbound: Inbound) -> Answer:
+        try:
+            return Answer(await self.bot.handle(inbound))
+        except StorageUnavailable:
+            return Answer([Outbound(self.apology)], unavailable=True)

@@ -1,0 +1,154 @@
+"""The one composition path: settings → store → intent model → flows → dispatcher → delivery worker.
+
+`ementor run` (bot/app.py puts the channels on an aiohttp app around a runtime), `ementor telegram
+--polling`, `ementor chat` and every CLI command that needs the database build what they need here, so
+there is one way to open and upgrade the store, one clock, and one place that decides which implementation
+stands behind each of the core's interfaces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bot.booking.places import validate as validate_booking
+from bot.booking.texts import phrases as booking_phrases
+from bot.channels.telegram.sender import TelegramSender
+from bot.config import ConfigError, Settings
+from bot.core.clock import Clock, utc_now
+from bot.core.ports import Tx
+from bot.delivery.outbox import OutboxMailbox
+from bot.delivery.sender import Sender
+from bot.delivery.worker import DeliveryWorker
+from bot.dialogue.dispatcher import Dispatcher
+from bot.escalation.desk import Desk
+from bot.escalation.handover import phrases as handover_phrases
+from bot.escalation.timeouts import escalation_jobs
+from bot.flows.engine import Engine
+from bot.flows.loader import load_flows
+from bot.flows.ui import load_ui
+from bot.nlu.backends import NluBackend, make_backend
+from bot.nlu.catalogue import catalogue
+from bot.nlu.classifier import IntentModel
+from bot.nlu.model_store import load_model
+from bot.nlu.trainer import ensure_model
+from bot.storage.migrate import upgrade
+from bot.storage.store import Store
+from handlers import build as build_handlers
+
+T = TypeVar("T")
+
+
+def prepare_model(settings: Settings) -> IntentModel:
+    """The configured model, trained first when it is missing or its data changed."""
+    ensure_model(settings.nlu.model, [settings.nlu.data], settings.nlu.classifier)
+    return load_model(settings.nlu.model)
+
+
+def open_store(settings: Settings) -> Store:
+    """The database, migrated to the newest schema first: the one way every command opens it. Call it
+    before the event loop runs (Alembic runs one of its own)."""
+    upgrade(settings.database.url)
+    return Store(settings.database.url)
+
+
+def in_transaction(settings: Settings, work: Callable[[Tx], Awaitable[T]]) -> T:
+    """`work(tx)` in one transaction on the configured database, for a command run from the shell."""
+    store = open_store(settings)
+
+    async def main() -> T:
+        try:
+            return await store.transaction(work)
+        finally:
+            await store.close()
+
+    return asyncio.run(main())
+
+
+def build_engine(settings: Settings) -> Engine:
+    """Flows and UI texts, checked: every catalogue intent must have a flow; the booking settings and every
+    phrase file are checked too, so a mistake stops start-up naming the file and key."""
+    folder = Path(settings.conversation.flows)
+    flows = load_flows([folder])
+    missing = [intent for intent in catalogue() if intent not in flows]
+    if missing:
+        raise ConfigError(f"conversation.flows: no flow for {', '.join(missing)} in {folder}")
+    validate_booking(settings.booking)
+    booking_phrases(settings)
+    handover_phrases(settings)
+    return Engine(flows, load_ui(folder / "ui" / "texts.yml"))
+
+
+@dataclass
+class Runtime:
+    """Everything a bot process runs on, built once (`build_runtime`) and closed once."""
+
+    settings: Settings
+    model: IntentModel
+    store: Store
+    nlu: NluBackend
+    engine: Engine
+    dispatcher: Dispatcher
+    clock: Clock
+    apology: str  # "try again in a moment", both languages: what a channel says when the database is away
+    senders: dict[str, Sender] = field(default_factory=dict)
+    owns_store: bool = True  # a store handed in (tests, a CLI command) is closed by whoever opened it
+
+    @property
+    def mailbox(self) -> OutboxMailbox:
+        return OutboxMailbox(self.store, self.clock)
+
+    def desk(self) -> Desk:
+        """The eMentors' Telegram group's work (take, reply, end, attendance) over the store."""
+        return Desk(self.store, self.settings, self.clock)
+
+    def model_info(self) -> Mapping[str, Any]:
+        return {
+            "model_file": str(Path(self.settings.nlu.model)),
+            "fingerprint": self.model.metadata.get("data_hash"),
+            "trained_at": self.model.metadata.get("trained_at"),
+            "intents": len(self.model.labels),
+        }
+
+    def worker(self, extra: Mapping[str, Sender] | None = None) -> DeliveryWorker:
+        """The delivery worker of this process: it sends through Telegram (with a token) and the channels
+        this process serves (`extra`, e.g. socket.io), and runs the hand-over timeouts."""
+        senders = {**self.senders, **(extra or {})}
+        return DeliveryWorker(self.store, senders, self.settings.delivery, self.clock, escalation_jobs(self.settings))
+
+    async def close(self) -> None:
+        telegram = self.senders.get("telegram")
+        if isinstance(telegram, TelegramSender):
+            await telegram.close()
+        await self.nlu.close()
+        if self.owns_store:
+            await self.store.close()
+
+
+def build_runtime(
+    settings: Settings, model: IntentModel, store: Store | None = None, clock: Clock = utc_now
+) -> Runtime:
+    """Wire the implementations behind the core's interfaces. The store is opened (not migrated) when none
+    is given: `prepare`/`open_store` migrate before a process starts serving."""
+    owns_store = store is None
+    store = store if store is not None else Store(settings.database.url)
+    nlu = make_backend(settings, model)
+    engine = build_engine(settings)
+    dispatcher = Dispatcher(
+        engine,
+        nlu,
+        store,
+        build_handlers(engine, settings),
+        session_timeout=timedelta(minutes=settings.conversation.session_timeout_minutes),
+        clock=clock,
+    )
+    ui = engine.ui
+    apology = ui.text("unavailable", "da") + " / " + ui.text("unavailable", "en")
+    senders: dict[str, Sender] = {}
+    if settings.telegram_token:
+        senders["telegram"] = TelegramSender.from_token(settings.telegram_token, settings.telegram.base_url, store)
+    return Runtime(settings, model, store, nlu, engine, dispatcher, clock, apology, senders, owns_store)
