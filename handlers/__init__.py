@@ -1,4 +1,7 @@
-"""Intent handlers that need more than a guided flow, one module per family, registered explicitly here."""
+"""Intent handlers that need more than a guided flow, one module per family, registered explicitly here.
+
+May import: core, config, flows, booking, escalation (never the dialogue, storage or channels).
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Periodic work the delivery worker runs each tick, before it sends: `Job(tx, now)`.
 
-The composition root (bot/app.py, bot/telegram_main.py) hands the worker its jobs explicitly, e.g. the
+The composition root (bot/runtime.py) hands the worker its jobs explicitly, e.g. the
 hand-over timeouts of bot/escalation/timeouts.py; jobs that need the settings are bound to them here.
 """
 

@@ -1,6 +1,6 @@
 """The eMentors' Telegram group as a desk: take and end hand-overs, answer citizens, mark attendance.
 
-The Telegram channel must not touch storage, so it is handed this object (bot/app.py, bot/telegram_main.py).
+The Telegram channel must not touch storage, so it is handed this object (bot/runtime.py builds it).
 Each method is one transaction and returns the short line to show the eMentor (Danish: the eMentors' own
 language). Being in the group is the authorisation to take a citizen: a presser whose Telegram account is
 linked to an eMentor account takes it as that account, anyone else under their Telegram first name. Only the
