@@ -85,6 +85,9 @@ class NluSettings:
 class ConversationSettings:
     flows: str = "flows"
     session_timeout_minutes: int = field(default=30, metadata={"range": (1, 7 * 24 * 60)})
+    # mid-flow, a typed message that fits no answer starts another topic only when the model is this sure;
+    # below it, the bot stays on the step and helps (offering the other topic as a button)
+    switch_threshold: float = field(default=0.95, metadata={"range": (0.0, 1.0)})
 
 
 @dataclass(frozen=True)

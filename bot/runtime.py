@@ -144,6 +144,7 @@ def build_runtime(
         store,
         build_handlers(engine, settings),
         session_timeout=timedelta(minutes=settings.conversation.session_timeout_minutes),
+        switch_threshold=settings.conversation.switch_threshold,
         clock=clock,
     )
     ui = engine.ui

@@ -14,6 +14,7 @@ import re
 from bot.booking import availability, bookings
 from bot.booking.follow_up import after_booking
 from bot.booking.texts import confirmation, phrases
+from bot.booking.wish import parse_wish
 from bot.config import LocationSettings
 from bot.core import words
 from bot.core.messages import Outbound
@@ -21,7 +22,17 @@ from bot.core.payloads import parse_payload
 from bot.core.statuses import BookingStatus
 from bot.core.turn import DialogueState, Result, Understanding
 from bot.flows.topic import topic_of
-from handlers.common import button, moving, not_yours, places_message, times, topic_title
+from handlers.common import (
+    button,
+    confirm_asked,
+    moving,
+    not_yours,
+    places_message,
+    places_result,
+    time_list,
+    times,
+    topic_title,
+)  # fmt: skip
 from handlers.context import Context, Handler
 
 SKIP_WORDS = frozenset({"spring over", "skip", "nej", "nej tak", "no", "ingen", "none", "-"})
@@ -45,7 +56,7 @@ async def book_ementor(ctx: Context, state: DialogueState, u: Understanding) -> 
     """The start of booking: which place (or a call-back). Without configured places: the guided flow."""
     if not ctx.settings.booking.locations:
         return ctx.engine.start(state, "book_ementor")
-    return Result(state.but(task=None), [places_message(ctx, ctx.language(state), "")], "booking_place")
+    return places_result(ctx, state.but(task=None), "", "booking_place")
 
 
 async def _refused(ctx: Context, state: DialogueState, why: str, location: LocationSettings | None) -> Result:
@@ -53,7 +64,7 @@ async def _refused(ctx: Context, state: DialogueState, why: str, location: Locat
     p, lang = phrases(ctx.settings), ctx.language(state)
     key = "taken" if why == "full" else "bad_time"
     if location is None:
-        return Result(state, [places_message(ctx, lang, p.get("bad_time", lang))], "booking_refused")
+        return places_result(ctx, state, p.get("bad_time", lang), "booking_refused")
     result = await times(ctx, state, location, before=(Outbound(p.get(key, lang)),))
     if why == "full" and result.outcome == "booking_no_times":
         return Result(state, [Outbound(p.get("taken_none", lang), result.messages[-1].buttons)], "booking_taken")
@@ -85,10 +96,40 @@ async def book_slot(ctx: Context, state: DialogueState, u: Understanding) -> Res
         return await _refused(ctx, state, why, location)
     text = p.get("ask_confirm", lang, when=words.when(free.slot.start, lang, ctx.now), place=location.name.get(lang))
     buttons = (
-        button(p, "b_yes_book", lang, "book_confirm", location=location.id, start=start),
-        button(p, "b_other_time", lang, "book_place", location=location.id),
+        button(p, "b_yes_book", lang, "book_confirm", "yes", location=location.id, start=start),
+        button(p, "b_other_time", lang, "book_place", "no", location=location.id),
     )
-    return Result(state, [Outbound(text, buttons)], "booking_confirm")
+    question = Outbound(text, buttons)
+    return Result(state, [question], "booking_confirm", asked=confirm_asked(question, f"book:{location.id}:{start}"))
+
+
+async def book_time_typed(ctx: Context, state: DialogueState, u: Understanding) -> Result | None:
+    """A time typed at the list of free times ("tirsdag kl 10", "i morgen formiddag", "den tidligste"): the
+    one slot it names goes to the confirmation; otherwise the free times that fit, or the nearest ones, as
+    buttons. None when the text names no time (then it is read as anything else would be)."""
+    location = ctx.location(u.entities.get("location"))
+    wish = parse_wish(u.text, ctx.now)
+    if location is None or wish is None:
+        return None
+    p, lang = phrases(ctx.settings), ctx.language(state)
+    free = await availability.free_slots(ctx.tx, ctx.settings.booking, location, ctx.now)
+    fitting = [f for f in free if wish.fits(f.slot.start)]
+    if wish.earliest and fitting:
+        fitting = fitting[:1]
+    if len(fitting) == 1 and (wish.at is not None or wish.earliest):
+        start = availability.local_text(fitting[0].slot.start)
+        return await book_slot(
+            ctx, state, Understanding("book_slot", u.text, 1.0, (), {"location": location.id, "start": start})
+        )
+    if fitting:
+        return time_list(ctx, state, location, fitting, p.get("times_fitting", lang, place=location.name.get(lang)))
+    if not free:
+        return await times(ctx, state, location)
+    nearest = sorted(
+        sorted(free, key=lambda f: wish.distance(f.slot.start))[: ctx.settings.booking.slots_per_page],
+        key=lambda f: f.slot.start,
+    )
+    return time_list(ctx, state, location, nearest, p.get("times_nearest", lang, place=location.name.get(lang)))
 
 
 async def book_confirm(ctx: Context, state: DialogueState, u: Understanding) -> Result:
@@ -195,4 +236,5 @@ ACTIONS: dict[str, Handler[Result | None]] = {
     "book_later": book_later,
     "book_slot": book_slot,
     "book_confirm": book_confirm,
+    "book_time_typed": book_time_typed,
 }

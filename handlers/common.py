@@ -11,13 +11,15 @@ from bot.config import LocationSettings
 from bot.core import words
 from bot.core.messages import Button, Outbound
 from bot.core.payloads import format_payload
-from bot.core.turn import DialogueState, Result
+from bot.core.turn import Asked, DialogueState, Result
 from bot.flows.phrases import Phrases
 from handlers.context import Context
 
 
-def button(p: Phrases, key: str, lang: str, intent: str, **entities: str) -> Button:
-    return Button(p.get(key, lang), format_payload(intent, **entities))
+def button(p: Phrases, key: str, lang: str, intent: str, role: str | None = None, **entities: str) -> Button:
+    """A button in the citizen's language; typed in the other language, or as yes/no (`role`), it works too."""
+    other = "da" if lang == "en" else "en"
+    return Button(p.get(key, lang), format_payload(intent, **entities), role, (p.get(key, other),))
 
 
 def topic_title(ctx: Context, flow: str | None) -> str | None:
@@ -27,11 +29,24 @@ def topic_title(ctx: Context, flow: str | None) -> str | None:
 
 
 def places_message(ctx: Context, lang: str, text: str) -> Outbound:
-    """Which place (a call-back last), under `text` (default: the question)."""
+    """Which place (a call-back last), under `text` (default: the question). A place can be typed by its
+    name in either language, or its address."""
     p = phrases(ctx.settings)
     locations = sorted(ctx.settings.booking.locations, key=lambda loc: loc.kind == "phone")
-    buttons = tuple(Button(loc.name.get(lang), format_payload("book_place", location=loc.id)) for loc in locations)
+    buttons = tuple(
+        Button(
+            loc.name.get(lang),
+            format_payload("book_place", location=loc.id),
+            words=tuple(w for w in (loc.name.da, loc.name.en, loc.address, loc.id.replace("-", " ")) if w),
+        )
+        for loc in locations
+    )
     return Outbound(text or p.get("choose_place", lang), buttons)
+
+
+def places_result(ctx: Context, state: DialogueState, text: str, outcome: str) -> Result:
+    message = places_message(ctx, ctx.language(state), text)
+    return Result(state, [message], outcome, asked=Asked("place", message.to_dict(), "places"))
 
 
 def moving(state: DialogueState) -> bool:
@@ -52,27 +67,54 @@ async def times(
     p, lang = phrases(ctx.settings), ctx.language(state)
     per_page = ctx.settings.booking.slots_per_page
     free = await availability.free_slots(ctx.tx, ctx.settings.booking, location, ctx.now, after, per_page + 1)
-    page = free[:per_page]
-    back = (
-        button(p, "b_keep", lang, "my_bookings") if moving(state) else button(p, "b_other_place", lang, "book_ementor")
-    )
-    if not page:
+    if not free:
         key = "no_later" if after else "no_times"
         text = p.get(key, lang, days=ctx.settings.booking.days_ahead)
-        return Result(state, [*before, Outbound(text, (back,))], "booking_no_times")
+        return Result(state, [*before, Outbound(text, (_back(ctx, state, lang),))], "booking_no_times")
+    return time_list(ctx, state, location, free, p.get(intro, lang, place=location.name.get(lang)), before)
+
+
+def time_list(
+    ctx: Context,
+    state: DialogueState,
+    location: LocationSettings,
+    free: list[availability.Free],
+    text: str,
+    before: tuple[Outbound, ...] = (),
+) -> Result:
+    """A page of free times as buttons under `text` ("Senere tider" when there are more). Asked as a time
+    question: a time typed in words ("tirsdag kl 10") goes to book_time_typed."""
+    p, lang = phrases(ctx.settings), ctx.language(state)
+    page = free[: ctx.settings.booking.slots_per_page]
     buttons = [
         Button(
             words.short(f.slot.start, lang, ctx.now),
             format_payload("book_slot", location=location.id, start=availability.local_text(f.slot.start)),
+            words=(words.short(f.slot.start, "en" if lang == "da" else "da", ctx.now),),
         )
         for f in page
     ]
     if len(free) > len(page):
         last = availability.local_text(page[-1].slot.start)
         buttons.append(button(p, "b_later", lang, "book_later", location=location.id, after=last))
-    buttons.append(back)
-    text = p.get(intro, lang, place=location.name.get(lang))
-    return Result(state, [*before, Outbound(text, tuple(buttons))], "booking_times")
+    buttons.append(_back(ctx, state, lang))
+    message = Outbound(text, tuple(buttons))
+    asked = Asked(
+        "time", message.to_dict(), f"times:{location.id}", context={"typed": "book_time_typed", "location": location.id}
+    )
+    return Result(state, [*before, message], "booking_times", asked=asked)
+
+
+def _back(ctx: Context, state: DialogueState, lang: str) -> Button:
+    p = phrases(ctx.settings)
+    if moving(state):
+        return button(p, "b_keep", lang, "my_bookings")
+    return button(p, "b_other_place", lang, "book_ementor")
+
+
+def confirm_asked(message: Outbound, key: str) -> Asked:
+    """A question an action waits on (book, cancel, move): it happens only on a clear yes."""
+    return Asked("confirm", message.to_dict(), key)
 
 
 async def not_yours(ctx: Context, state: DialogueState) -> Result:

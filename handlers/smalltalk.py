@@ -9,7 +9,7 @@ from handlers.context import Context, Handler
 
 
 async def change_language(ctx: Context, state: DialogueState, u: Understanding) -> Result:
-    state = state.but(language=requested_language(u, state.language))
+    state = state.but(language=requested_language(u, state.language) or state.language)
     note = Outbound(ctx.engine.ui.text("language_set", state.language))
     current = ctx.engine.current_step(state)
     if current is not None and state.flow:

@@ -21,7 +21,8 @@ from bot.core.payloads import format_payload
 from bot.flows.phrases import Phrases, load_phrases
 
 KEYS = (
-    "choose_place", "choose_time", "choose_new_time", "no_times", "no_later", "ask_confirm", "taken", "taken_none",
+    "choose_place", "choose_time", "choose_new_time", "times_fitting", "times_nearest", "no_times", "no_later",
+    "ask_confirm", "taken", "taken_none",
     "bad_time", "already", "ask_name", "ask_phone", "ask_phone_required", "bad_name", "bad_phone", "hold_lapsed",
     "booked", "moved", "joined", "details", "phone_details", "bring", "calendar", "map", "reminder", "my_list",
     "my_none", "which_cancel", "ask_cancel", "cancelled", "left", "not_yours", "workshops_list", "workshop_line",

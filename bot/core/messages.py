@@ -8,8 +8,14 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Button:
+    """A choice the citizen can press, or type: `role` says the button answers "yes" or "no" to the
+    question ("ja", "ok", "nej tak" pick it), and `words` are what a citizen may type for it besides its title
+    (the title in the other language, "android", "passet"). Channels show only the title."""
+
     title: str
     payload: str
+    role: str | None = None  # "yes" | "no"
+    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,7 @@ class Outbound:
         """Plain data, for messages kept in the database until they are sent (the outbox)."""
         return {
             "text": self.text,
-            "buttons": [[b.title, b.payload] for b in self.buttons],
+            "buttons": [[b.title, b.payload, b.role, list(b.words)] for b in self.buttons],
             "links": [[link.title, link.url] for link in self.links],
             "image": self.image,
             "file": None if self.file is None else self.file.__dict__,
@@ -54,7 +60,7 @@ class Outbound:
     def from_dict(cls, raw: dict[str, Any]) -> Outbound:
         return cls(
             raw["text"],
-            tuple(Button(t, p) for t, p in raw.get("buttons", [])),
+            tuple(_button(b) for b in raw.get("buttons", [])),
             tuple(Link(t, u) for t, u in raw.get("links", [])),
             raw.get("image"),
             File(**raw["file"]) if raw.get("file") else None,
@@ -70,3 +76,11 @@ class Inbound:
     text: str
     message_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _button(raw: list[Any]) -> Button:
+    """A button kept as [title, payload] (older rows) or [title, payload, role, words]."""
+    title, payload, *rest = raw
+    role = rest[0] if rest else None
+    words = tuple(rest[1]) if len(rest) > 1 else ()
+    return Button(title, payload, role, words)

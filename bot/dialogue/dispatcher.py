@@ -1,42 +1,44 @@
-"""One citizen turn, end to end: clean the text, understand it, step the dialogue, save, reply.
+"""One citizen turn, end to end: clean the text, understand it in context, step the dialogue, save, reply.
 
 Channels call `handle`; they never touch the NLU or the database themselves. What the dispatcher needs
 comes in through the core's interfaces (an intent parser, a conversation store, a clock), so its tests run
-on the in-memory store. Per turn: hooks first (a citizen in a hand-over, a booking waiting for typed input),
-then the action registered for the intent, then the guided flows.
+on the in-memory store. Per turn:
+
+1. hooks (a citizen in a hand-over, a booking waiting for a typed name or phone number);
+2. a typed answer is understood against the question on screen first (matcher.py): "ja", "2", "android"
+   do what pressing the button does;
+3. an answer that fits nothing, while a question waits, is asked again with a hint (then the eMentor is
+   offered) — unless it is clearly something else: a command, a request for a person, or another topic
+   the model is sure of (`switch_threshold`);
+4. the action registered for the intent, else the guided flows.
+
+The reply says which question it asks (`Asked`), and that is kept with the conversation for the next turn.
 """
 
 from __future__ import annotations
 
-import unicodedata
+import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.clock import Clock, utc_now
-from bot.core.messages import Inbound, Outbound
-from bot.core.payloads import parse_payload
+from bot.core.messages import Button, Inbound, Outbound
+from bot.core.payloads import format_payload, parse_payload
 from bot.core.ports import ConversationStore, IntentParser, Stored, TurnRecord, Tx
 from bot.core.privacy import find_secret, redact
 from bot.core.text import language_of
-from bot.core.turn import DialogueState, Handlers, Result, Turn, Understanding
-from bot.flows.engine import Engine
-from bot.nlu.language import language_scores
+from bot.core.turn import Asked, DialogueState, Handlers, Result, Turn, Understanding
+from bot.dialogue.matcher import match_answer
+from bot.dialogue.understanding import clean_text, decisive_language, edge_intent
+from bot.flows.engine import COMMANDS, SMALL_TALK, Engine, requested_language
 
-MAX_TEXT = 4000
 MAX_LOGGED = 2000
+MAX_REPROMPTS = 2  # the same question asked again twice with a hint; the third time an eMentor is offered
+PERSON_THRESHOLD = 0.8  # asking for a person is never held back by a question on screen
+EDGES = frozenset({"frustrated", "foreign"})
+CHAT_IN_A_STEP = frozenset({"thanks", "greet", "goodbye", "bot_capabilities"})
 
-
-def clean_text(text: str) -> str:
-    """Printable text only: control characters, lone surrogates and NULs removed; capped in length."""
-    text = text[: MAX_TEXT * 2].encode("utf-8", errors="ignore").decode("utf-8")
-    kept = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" or ch == "\u200d" else " " for ch in text)
-    return kept.strip()[:MAX_TEXT]
-
-
-def decisive_language(text: str, detected: str | None) -> str | None:
-    """The detected language when the message's words say it; None when they don't (emoji, "ok", a name)."""
-    scores = language_scores(text)
-    return detected if scores["da"] != scores["en"] else None
+__all__ = ["Dispatcher", "clean_text"]
 
 
 class Dispatcher:
@@ -48,6 +50,7 @@ class Dispatcher:
         handlers: Handlers | None = None,
         *,
         session_timeout: timedelta = timedelta(minutes=30),
+        switch_threshold: float = 0.95,
         clock: Clock = utc_now,
     ) -> None:
         self.engine = engine
@@ -55,73 +58,146 @@ class Dispatcher:
         self.store = store
         self.handlers = handlers or Handlers()
         self.session_timeout = session_timeout
+        self.switch_threshold = switch_threshold
         self.clock = clock
 
-    async def respond(self, turn: Turn, state: DialogueState, u: Understanding) -> Result:
-        for hook in self.handlers.hooks:
-            hooked = await hook(turn, state, u)
-            if isinstance(hooked, Result):
-                return hooked
-            state = hooked or state
-        if u.language in ("da", "en") and u.intent != "change_language":
-            state = state.but(language=u.language)
-        action = self.handlers.actions.get(u.intent)
-        if action is not None:
-            acted = await action(turn, state, u)
-            if acted is not None:
-                return acted
-        return self.engine.respond(state, u)
-
+    # ---- understanding -----------------------------------------------------------------------------
     async def understand(self, text: str) -> Understanding:
+        """What the message says on its own, before the question on screen is asked of it."""
         if not text:
             return Understanding("empty", text)
         if find_secret(text):
             return Understanding("secret", text)
         payload = parse_payload(text)
         if payload is not None:
-            return Understanding(payload[0], text, 1.0, (), payload[1])
+            return Understanding(payload[0], text, 1.0, (), payload[1], source="pressed")
         command = self.engine.ui.command(text)
         if command is not None:
             return Understanding(command, text)
+        edge = edge_intent(text, self.engine.ui.answers)
+        if edge is not None and edge[0] != "frustrated":
+            return Understanding(edge[0], text, 1.0, (), edge[1])
         parsed: dict[str, Any] = await self.nlu.parse(text)
         ranking = tuple((r["name"], float(r["confidence"])) for r in parsed.get("intent_ranking", []))
-        return Understanding(
-            parsed["intent"]["name"],
-            text,
-            float(parsed["intent"]["confidence"] or 0.0),
-            ranking,
-            {},
-            decisive_language(text, parsed.get("language")),
-        )
+        language = decisive_language(text, parsed.get("language"))
+        if edge is not None:  # an outburst: what the model made of it is kept for the log
+            return Understanding("frustrated", text, 1.0, ranking, {}, language)
+        confidence = float(parsed["intent"]["confidence"] or 0.0)
+        return Understanding(parsed["intent"]["name"], text, confidence, ranking, {}, language)
+
+    def in_context(self, asked: Asked | None, u: Understanding) -> Understanding:
+        """A typed answer as the button on screen it means, when it fits one."""
+        if asked is None or u.source != "typed" or u.intent in COMMANDS or u.intent in ("secret", "empty"):
+            return u
+        buttons = asked.buttons()
+        match = match_answer(u.text, buttons, self.engine.ui.answers)
+        if match is None:
+            return u
+        parsed = parse_payload(buttons[match.index].payload)
+        if parsed is None:
+            return u
+        return Understanding(parsed[0], u.text, 1.0, (), parsed[1], u.language, "matched")
+
+    def leaves(self, asked: Asked, u: Understanding, flow: str | None) -> bool:
+        """Whether a typed message that answers nothing on screen is clearly something else."""
+        if u.intent in COMMANDS or u.intent in EDGES or u.intent == "change_language":
+            return True
+        if u.intent == "talk_to_human":
+            return u.confidence >= PERSON_THRESHOLD
+        if asked.kind == "step" and u.intent in CHAT_IN_A_STEP:
+            return True
+        if u.intent in SMALL_TALK or u.intent not in self._topics():
+            return False
+        runner_up = u.ranking[1][1] if len(u.ranking) > 1 else 0.0
+        return u.confidence >= self.switch_threshold and u.confidence - runner_up >= 0.05
+
+    def _topics(self) -> set[str]:
+        return set(self.engine.flows) | set(self.handlers.actions)
+
+    # ---- responding --------------------------------------------------------------------------------
+    async def respond(self, turn: Turn, state: DialogueState, u: Understanding) -> tuple[Result, Understanding]:
+        for hook in self.handlers.hooks:
+            hooked = await hook(turn, state, u)
+            if isinstance(hooked, Result):
+                return hooked, u
+            state = hooked or state
+        asked = state.asked
+        u = self.in_context(asked, u)
+        if not state.started and u.language in ("da", "en") and u.intent != "change_language":
+            state = state.but(language=u.language)  # the first words set the language; later, only a request
+        state = state.but(started=True, asked=None)
+        if u.intent == "change_language" and u.source == "typed" and requested_language(u, state.language) is None:
+            u = Understanding("nlu_fallback", u.text, u.confidence, u.ranking, {}, u.language)
+        if asked is not None and asked.kind != "open" and u.source == "typed":
+            typed = self.handlers.actions.get(asked.context.get("typed", ""))
+            if typed is not None:
+                answer = Understanding(asked.context["typed"], u.text, 1.0, (), dict(asked.context), u.language)
+                result = await typed(turn, state, answer)
+                if result is not None:
+                    return result, answer
+            if not self.leaves(asked, u, state.flow):
+                return self.reprompt(state, asked, u), u
+        action = self.handlers.actions.get(u.intent)
+        if action is not None:
+            acted = await action(turn, state, u)
+            if acted is not None:
+                return acted, u
+        return self.engine.respond(state, u), u
+
+    def reprompt(self, state: DialogueState, asked: Asked, u: Understanding) -> Result:
+        """The question again, with a hint that changes each time; the third time, a person is offered."""
+        lang = language_of(state.language)
+        ui = self.engine.ui
+        repeats = asked.repeats + 1
+        if repeats > MAX_REPROMPTS:
+            return Result(state, [self.engine.ementor_offer(lang)], "offer_ementor")
+        question = Outbound.from_dict({"text": "", **asked.message})
+        buttons = list(question.buttons)
+        guess = u.intent if u.intent in self.engine.flows and u.intent not in SMALL_TALK else None
+        if repeats == MAX_REPROMPTS:
+            hint = ui.text("hint_again", lang)
+        elif guess is not None and guess != asked.context.get("flow") and u.confidence >= 0.5:
+            hint = ui.text("hint_topic", lang)
+            title = self.engine.flows[guess].title
+            buttons.insert(0, Button(title.get(lang), format_payload(guess), words=(title.da, title.en)))
+        elif any(b.role for b in buttons):
+            hint = ui.text("hint_yes_no", lang)
+        else:
+            hint = ui.text("hint_choice", lang)
+        again = Outbound(f"{hint}\n\n{question.text}", tuple(buttons), question.links)
+        kept = Asked(asked.kind, asked.message, asked.key, repeats, asked.context)
+        return Result(state, [again], "reprompt", asked=kept)
 
     def _welcome_back(
         self, stored: Stored, state: DialogueState, now: datetime
     ) -> tuple[DialogueState, list[Outbound]]:
         """A conversation left mid-task longer than the session timeout starts afresh, with a word saying so."""
         if stored.updated_at and now - stored.updated_at > self.session_timeout and (state.flow or state.task):
-            state = state.but(flow=None, step=None, paused=(), fallbacks=0, task=None)
+            state = state.but(flow=None, step=None, paused=(), fallbacks=0, task=None, asked=None, trail=())
             return state, [Outbound(self.engine.ui.text("welcome_back", state.language))]
         return state, []
 
     async def handle(self, inbound: Inbound) -> list[Outbound] | None:
         """The bot's replies, or None when this message id was already handled (a repeated delivery)."""
         text = clean_text(inbound.text)
-        u = await self.understand(text)
+        first = await self.understand(text)
         now = self.clock()
 
         async def turn(stored: Stored, tx: Tx) -> tuple[dict[str, Any], TurnRecord, list[Outbound]]:
             state, messages = self._welcome_back(stored, DialogueState.from_dict(stored.state), now)
             private = False
+            u = first
             if u.intent in ("empty", "secret"):
-                if u.language:
+                if u.language and not state.started:
                     state = state.but(language=u.language)
                 key = "not_understood_media" if u.intent == "empty" else "secret"
                 messages.append(Outbound(self.engine.ui.text(key, language_of(state.language))))
                 outcome = u.intent
             else:
-                result = await self.respond(Turn(inbound.channel, inbound.sender, now, tx), state, u)
+                result, u = await self.respond(Turn(inbound.channel, inbound.sender, now, tx), state, u)
                 state, outcome, private = result.state, result.outcome, result.private
                 messages += result.messages
+                state = state.but(asked=asked_by(result))
             record = TurnRecord(
                 "[removed: personal]" if private else redact(text)[:MAX_LOGGED],
                 state.language,
@@ -135,3 +211,16 @@ class Dispatcher:
             return state.to_dict(), record, messages
 
         return await self.store.turn(inbound.channel, inbound.sender, inbound.message_id, turn, now)
+
+
+def asked_by(result: Result) -> Asked | None:
+    """The question a reply asks: the one it names, or else its last message with buttons (an open one: a
+    typed answer that fits none of them is a new question)."""
+    if result.asked is not None:
+        return result.asked
+    with_buttons = [m for m in result.messages if m.buttons]
+    if not with_buttons:
+        return None
+    message = with_buttons[-1].to_dict()
+    key = hashlib.sha1(repr((message["text"], message["buttons"])).encode("utf-8")).hexdigest()[:12]
+    return Asked("open", message, f"msg:{key}")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from yaml.nodes import Node
+
 from bot.core.text import Text
+from bot.flows.answers import AnswerWords, load_answers
+from bot.flows.edges import Edges, Referral, load_edges
 from bot.flows.loader import FlowError, read_mapping_file, read_text
 from bot.nlu.normalize import normalize, tokenize
+from bot.yaml_nodes import NodeReader
 
 
 @dataclass(frozen=True)
@@ -16,6 +21,16 @@ class UiTexts:
     texts: dict[str, Text]
     menu: tuple[str, ...]
     commands: dict[str, str]  # normalised words -> command
+    answers: AnswerWords = field(default_factory=AnswerWords)
+    edges: Edges = field(default_factory=Edges)
+    more_menu: tuple[MenuGroup, ...] = ()
+
+    def referral(self, text: str) -> Referral | None:
+        return self.edges.referral(text)
+
+    @property
+    def foreign(self) -> dict[str, str]:
+        return self.edges.foreign
 
     def button(self, key: str, language: str, **values: str) -> str:
         return self.buttons[key].get(language).format(**values)
@@ -32,6 +47,7 @@ def command_key(text: str) -> str:
 
 
 REQUIRED_BUTTONS = (
+    "more_topics",
     "worked",
     "not_working",
     "repeat",
@@ -45,6 +61,17 @@ REQUIRED_BUTTONS = (
     "language",
 )
 REQUIRED_TEXTS = (
+    "menu_prompt",
+    "more_topics",
+    "out_of_scope",
+    "frustrated",
+    "foreign",
+    "offer_person",
+    "first_step",
+    "hint_yes_no",
+    "hint_choice",
+    "hint_again",
+    "hint_topic",
     "anything_else",
     "escalate",
     "menu",
@@ -64,7 +91,7 @@ REQUIRED_TEXTS = (
 
 def load_ui(path: str | Path) -> UiTexts:
     source = str(path)
-    reader, top = read_mapping_file(path, {"version", "buttons", "texts", "menu", "commands"})
+    reader, top = read_mapping_file(path, {"version", "buttons", "texts", "menu", "more_menu", "commands"})
     sections: dict[str, dict[str, Text]] = {}
     for section, required in (("buttons", REQUIRED_BUTTONS), ("texts", REQUIRED_TEXTS)):
         if section not in top:
@@ -82,4 +109,30 @@ def load_ui(path: str | Path) -> UiTexts:
         for name, (_, words) in reader.mapping(top["commands"][1], "commands").items():
             for node in reader.sequence(words, f"commands.{name}"):
                 commands[command_key(reader.scalar(node, "command word"))] = name
-    return UiTexts(sections["buttons"], sections["texts"], menu, commands)
+    more = (
+        tuple(_group(node, reader) for node in reader.sequence(top["more_menu"][1], "more_menu"))
+        if ("more_menu" in top)
+        else ()
+    )
+    folder = Path(path).parent
+    return UiTexts(
+        sections["buttons"], sections["texts"], menu, commands, load_answers(folder / "answers.yml"),
+        load_edges(folder / "edges.yml"), more,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MenuGroup:
+    """A group of topics behind "Flere emner"."""
+
+    title: Text
+    topics: tuple[str, ...]
+
+
+def _group(node: Node, reader: NodeReader) -> MenuGroup:
+    fields = reader.mapping(node, "a group of topics")
+    reader.only_keys(fields, {"title", "topics"}, "a group of topics")
+    if set(fields) != {"title", "topics"}:
+        raise reader.fail(node, "a group of topics needs `title` and `topics`")
+    topics = tuple(reader.scalar(n, "a topic") for n in reader.sequence(fields["topics"][1], "topics"))
+    return MenuGroup(read_text(fields["title"][1], reader, "title", 30), topics)

@@ -11,15 +11,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot.core.text import fold
+
 MAX_CHARS = 1000  # a 100 kB paste is classified by its beginning; nobody asks two questions in one essay
 
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+\.(?:dk|com|org|net|eu)\b(?:/\S*)?")
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
 _LONG_NUMBER = re.compile(r"\d[\d -]{5,}\d")
-_REPEAT = re.compile(r"(\D)\1{2,}")
 _TOKEN = re.compile(r"[^\W_]+")
-_FOLDS = (("æ", "e"), ("ae", "e"), ("ø", "o"), ("oe", "o"), ("å", "a"), ("aa", "a"))
-_DROP_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Sk"})
 
 
 def is_symbol(ch: str) -> bool:
@@ -32,18 +31,7 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text[: MAX_CHARS * 2])[:MAX_CHARS].casefold()
     text = _URL.sub(" urlx ", _EMAIL.sub(" emailx ", text))
     text = _LONG_NUMBER.sub(" numx ", text)
-    # strip accents (é -> e) but keep æøå, which do not decompose
-    decomposed = unicodedata.normalize("NFD", text)
-    text = "".join(
-        " " if unicodedata.category(ch) in ("Zs", "Zl", "Zp") or ch in "\t\n\r" else ch
-        for ch in decomposed
-        if unicodedata.category(ch) not in _DROP_CATEGORIES or ch in "\t\n\r"
-    )
-    text = unicodedata.normalize("NFC", text)
-    text = _REPEAT.sub(r"\1", text)
-    for old, new in _FOLDS:
-        text = text.replace(old, new)
-    return text
+    return fold(text)
 
 
 def tokenize(normalized: str) -> list[str]:

@@ -281,7 +281,7 @@ async def test_accessible_names_contrast_and_live_region(page: tuple[Any, Proble
     await expect(tab.locator("#log .msg.user p")).to_have_count(1)
     low = [(s, r) for s, r in await tab.evaluate(CONTRAST) if r < 4.5]
     assert not low, f"text below WCAG AA contrast 4.5:1: {low}"
-    await expect(tab.locator("[aria-live=polite]")).to_contain_text("Vælg et emne")
+    await expect(tab.locator("[aria-live=polite]")).to_contain_text("Velkommen")
     assert await tab.locator("#choices > :not(button)").count() == 0
     for name in ["English", "Start forfra", "Send", "MitID virker ikke"]:
         await expect(tab.get_by_role("button", name=name, exact=True).first).to_be_visible()
@@ -295,7 +295,7 @@ async def test_user_text_is_shown_as_text_never_as_html(page: tuple[Any, Problem
     attack = "<img src=x onerror=alert(1)>"
     await ask(tab, attack)
     await expect(tab.locator("#log .msg.user p").last).to_have_text(attack)
-    await expect(bot_messages(tab).last).to_contain_text("forstod jeg desværre ikke")
+    await expect(bot_messages(tab).last).to_contain_text("anden måde")
     assert await tab.locator("#log img, #choices img").count() == 0
     await tab.reload()  # and again from the saved history
     await expect(tab.locator("#log .msg.user p").last).to_have_text(attack)

@@ -1,0 +1,53 @@
+"""How citizens answer a question on screen and how they sound (`flows/ui/answers.yml`), as data.
+
+Every entry is folded like the intent model's input (lower case, æ→e, ø→o, å→a), once, at load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.core.text import fold
+from bot.flows.loader import read_mapping_file
+from bot.nlu.normalize import tokenize
+
+LISTS = ("yes", "no", "filler", "ordinal_filler", "stopwords", "frustrated")
+
+
+def folded(text: str) -> str:
+    return " ".join(tokenize(fold(text)))
+
+
+@dataclass(frozen=True)
+class AnswerWords:
+    yes: frozenset[str] = frozenset()
+    no: frozenset[str] = frozenset()
+    filler: frozenset[str] = frozenset()
+    ordinals: dict[str, str] = field(default_factory=dict)  # "den anden" -> "2", "sidste" -> "last"
+    ordinal_filler: frozenset[str] = frozenset()
+    stopwords: frozenset[str] = frozenset()
+    frustrated: frozenset[str] = frozenset()  # words and phrases of an outburst ("lort", "virker stadig ikke")
+
+
+def load_answers(path: Path) -> AnswerWords:
+    """flows/ui/answers.yml; without the file, typed answers are understood by their button titles only."""
+    if not path.exists():
+        return AnswerWords()
+    reader, top = read_mapping_file(path, {"version", "ordinals", *LISTS})
+
+    def words(key: str) -> frozenset[str]:
+        if key not in top:
+            return frozenset()
+        return frozenset(folded(reader.scalar(n, key)) for n in reader.sequence(top[key][1], key))
+
+    ordinals: dict[str, str] = {}
+    if "ordinals" in top:
+        for place, (_, node) in reader.mapping(top["ordinals"][1], "ordinals").items():
+            for item in reader.sequence(node, f"ordinals.{place}"):
+                ordinals[folded(reader.scalar(item, "an ordinal"))] = place
+    lists = {key: words(key) for key in LISTS}
+    return AnswerWords(
+        lists["yes"], lists["no"], lists["filler"], ordinals, lists["ordinal_filler"], lists["stopwords"],
+        lists["frustrated"],
+    )  # fmt: skip
