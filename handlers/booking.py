@@ -9,9 +9,8 @@ Moving a booking ends here too: the chosen new time is booked first, only then i
 
 from __future__ import annotations
 
-import re
-
 from bot.booking import availability, bookings
+from bot.booking.details import NOT_NAMES, first_name, phone_number
 from bot.booking.follow_up import after_booking
 from bot.booking.texts import confirmation, phrases
 from bot.booking.wish import parse_wish
@@ -36,20 +35,6 @@ from handlers.common import (
 from handlers.context import Context, Handler
 
 SKIP_WORDS = frozenset({"spring over", "skip", "nej", "nej tak", "no", "ingen", "none", "-"})
-_NAME = re.compile(r"[^\W\d_]+(?:[ '-][^\W\d_]+){0,2}")
-_NAME_INTRO = re.compile(r"^(jeg hedder|mit navn er|my name is|i am|i'm|det er)\s+", re.IGNORECASE)
-
-
-def phone_number(text: str) -> str | None:
-    """A Danish number: 8 digits (not starting 0 or 1), spaces or dashes allowed, optional +45 / 0045."""
-    digits = re.sub(r"[\s.\-()]", "", text)
-    digits = re.sub(r"^(\+45|0045)", "", digits)
-    return digits if re.fullmatch(r"[2-9]\d{7}", digits) else None
-
-
-def first_name(text: str) -> str | None:
-    name = _NAME_INTRO.sub("", text.strip()).strip(" .!")
-    return name[:1].upper() + name[1:] if len(name) <= 40 and _NAME.fullmatch(name) else None
 
 
 async def book_ementor(ctx: Context, state: DialogueState, u: Understanding) -> Result:
@@ -205,7 +190,8 @@ async def details(ctx: Context, state: DialogueState, u: Understanding) -> Resul
     p, lang = phrases(ctx.settings), ctx.language(state)
     location = ctx.location(task.get("location"))
     if task["stage"] == "name":
-        name = None if skipped else first_name(u.text)
+        answers = ctx.engine.ui.answers
+        name = None if skipped else first_name(u.text, NOT_NAMES | answers.yes | answers.no | answers.filler)
         if name is None and not skipped:
             return Result(
                 state,

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.booking.details import first_name, phone_number
 from bot.booking.follow_up import reminder_times
 from bot.booking.ics import Event, calendar, escape, fold
 from bot.booking.places import location_of, parse_hours, validate
 from bot.config import BookingSettings, ConfigError, WeekHours
 from bot.core import words
 from bot.core.clock import COPENHAGEN
-from handlers.booking import first_name, phone_number
 from tests.booking.helpers import JOBNET, LAB, PHONE
 
 SUMMER = datetime(2026, 7, 2, 10, 30, tzinfo=COPENHAGEN)
@@ -156,3 +156,21 @@ def test_first_names() -> None:
         and first_name("Anne-Mette") == "Anne-Mette"
     )
     assert first_name("12345") is None and first_name("a" * 50) is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "number"),
+    [("mit nummer er 22 33 44 55", "22334455"), ("ring på 22-33-44-55 efter kl 10", "22334455"),
+     ("0101901234", None), ("cpr 010190-1234", None)],
+)  # fmt: skip
+def test_phone_numbers_inside_a_sentence(typed: str, number: str | None) -> None:
+    assert phone_number(typed) == number
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [("jeg hedder Ida", "Ida"), ("Ida", "Ida"), ("mit navn er ida hansen", "Ida"), ("Hej jeg hedder Mohammed",
+     "Mohammed"), ("ja ok", None), ("Ok", None), ("nej tak", None), ("hvorfor?", None), ("spring over", None)],
+)  # fmt: skip
+def test_first_name_from_a_sentence_never_from_a_yes(typed: str, name: str | None) -> None:
+    assert first_name(typed) == name

@@ -174,6 +174,32 @@ async def test_fits_a_360_px_phone_with_large_text_and_big_buttons(page: tuple[A
     assert not problems, problems
 
 
+async def test_the_text_box_stays_in_reach_and_the_answer_starts_in_view(page: tuple[Any, Problems]) -> None:
+    """On a 360 px phone, after an answer with many choices, the citizen still sees where the answer starts
+    and can type without scrolling: the box is pinned at the bottom, as in messaging apps."""
+    tab, problems = page
+    await opened(tab)
+    for question in ("hvordan bestiller jeg straffeattest", "start forfra", "hjælp"):
+        await ask(tab, question)
+        await expect(tab.locator("#log .msg.user p").last).to_have_text(question)
+        await expect(choices(tab).first).to_be_visible()
+        seen: dict[str, float] = await tab.evaluate(
+            """() => {
+              const box = (e) => e.getBoundingClientRect();
+              const users = document.querySelectorAll('#log .msg.user');
+              const answer = users[users.length - 1].nextElementSibling;
+              return {height: window.innerHeight, input_top: box(document.querySelector('#input')).top,
+                      input_bottom: box(document.querySelector('#input')).bottom,
+                      answer_top: box(answer).top, composer_top: box(document.querySelector('#composer')).top};
+            }"""
+        )
+        assert seen["input_top"] >= 0 and seen["input_bottom"] <= seen["height"], seen  # the box is on screen
+        assert 0 <= seen["answer_top"] < seen["composer_top"], seen  # the answer's start is not hidden
+    await tab.get_by_label("Skriv dit spørgsmål").fill("ja")
+    await expect(tab.get_by_label("Skriv dit spørgsmål")).to_have_value("ja")
+    assert not problems, problems
+
+
 async def test_conversation_survives_a_reload(page: tuple[Any, Problems], store: Store) -> None:
     tab, problems = page
     await opened(tab)
