@@ -16,7 +16,7 @@ import time
 from bench.accuracy import SUITES
 from bench.common import ROOT, SHARED_BENCH
 
-ALWAYS = ["bench.speed", "bench.conversations", "bench.booking"]
+ALWAYS = ["bench.speed", "bench.conversations", "bench.booking", "bench.typed_answers"]
 
 
 def accuracy_suites() -> list[str]:

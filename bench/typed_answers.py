@@ -42,7 +42,7 @@ from bot.storage.store import Store
 
 CASES = ROOT / "tests" / "typed_answers"
 NOW = datetime(2025, 12, 1, 8, 0, tzinfo=COPENHAGEN)  # a Monday morning
-_REFERENCE = re.compile(r"Reference: [A-Z0-9]{6}")
+_REFERENCE = re.compile(r"(?<=Reference: )[A-Z0-9]{6}\b|(?<=\()[A-Z0-9]{6}(?=\))")
 _CALENDAR = re.compile(r"calendar/[A-Za-z0-9_-]+\.ics")
 _CLEARED = ("bookings", "outbox", "notices", "handover_messages", "handovers")
 
@@ -89,7 +89,7 @@ def shown(replies: list[dict[str, Any]]) -> list[tuple[str, tuple[str, ...]]]:
     """What the citizen sees: each message's text (references and calendar links masked) and its buttons."""
     out = []
     for reply in replies:
-        text = _CALENDAR.sub("calendar/…", _REFERENCE.sub("Reference: ……", str(reply.get("text", ""))))
+        text = _CALENDAR.sub("calendar/…", _REFERENCE.sub("……", str(reply.get("text", ""))))
         out.append((text, tuple(str(b["title"]) for b in reply.get("buttons", []))))
     return out
 

@@ -20,6 +20,7 @@ from bot.core.messages import Outbound
 from bot.core.payloads import parse_payload
 from bot.core.statuses import BookingStatus
 from bot.core.turn import DialogueState, Result, Understanding
+from bot.flows.matcher import answer_polarity, match_answer
 from bot.flows.topic import topic_of
 from handlers.common import (
     button,
@@ -99,8 +100,8 @@ async def book_time_typed(ctx: Context, state: DialogueState, u: Understanding) 
     p, lang = phrases(ctx.settings), ctx.language(state)
     free = await availability.free_slots(ctx.tx, ctx.settings.booking, location, ctx.now)
     fitting = [f for f in free if wish.fits(f.slot.start)]
-    if wish.earliest and fitting:
-        fitting = fitting[:1]
+    if fitting and (wish.earliest or (wish.at is not None and wish.day is None and wish.days is None)):
+        fitting = fitting[:1]  # "den tidligste", or a clock time alone ("kl 10"): the soonest that fits
     if len(fitting) == 1 and (wish.at is not None or wish.earliest):
         start = availability.local_text(fitting[0].slot.start)
         return await book_slot(
@@ -183,7 +184,13 @@ async def details(ctx: Context, state: DialogueState, u: Understanding) -> Resul
     task = state.task
     if not task or task.get("kind") != "booking":
         return None
-    skipped = u.intent == "skip" or u.text.strip().lower() in SKIP_WORDS
+    skip = button(phrases(ctx.settings), "b_skip", ctx.language(state), "skip")
+    skipped = (
+        u.intent == "skip"
+        or u.text.strip().lower() in SKIP_WORDS
+        or answer_polarity(u.text, ctx.engine.ui.answers) == "no"  # "nej", "det vil jeg helst ikke"
+        or match_answer(u.text, [skip], ctx.engine.ui.answers) is not None  # "spring det over"
+    )
     if not skipped and (parse_payload(u.text) is not None or ctx.engine.ui.command(u.text)):
         await bookings.release_hold(ctx.tx, int(task["id"]), ctx.now)
         return state.but(task=None)

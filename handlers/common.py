@@ -37,16 +37,21 @@ def places_message(ctx: Context, lang: str, text: str) -> Outbound:
         Button(
             loc.name.get(lang),
             format_payload("book_place", location=loc.id),
-            words=tuple(w for w in (loc.name.da, loc.name.en, loc.address, loc.id.replace("-", " ")) if w),
+            words=_place_words(loc),
         )
         for loc in locations
     )
     return Outbound(text or p.get("choose_place", lang), buttons)
 
 
+def _place_words(location: LocationSettings) -> tuple[str, ...]:
+    names = (location.name.da, location.name.en, location.address, location.id.replace("-", " "))
+    return tuple(w for w in (*names, *_KIND_WORDS.get(location.kind, ())) if w)
+
+
 def places_result(ctx: Context, state: DialogueState, text: str, outcome: str) -> Result:
     message = places_message(ctx, ctx.language(state), text)
-    return Result(state, [message], outcome, asked=Asked("place", message.to_dict(), "places"))
+    return Result(state, [message], outcome, asked=Asked("place", message.to_dict(), "places", context=_BOOKING))
 
 
 def moving(state: DialogueState) -> bool:
@@ -96,25 +101,29 @@ def time_list(
     ]
     if len(free) > len(page):
         last = availability.local_text(page[-1].slot.start)
-        buttons.append(button(p, "b_later", lang, "book_later", location=location.id, after=last))
+        buttons.append(button(p, "b_later", lang, "book_later", "nav", location=location.id, after=last))
     buttons.append(_back(ctx, state, lang))
     message = Outbound(text, tuple(buttons))
-    asked = Asked(
-        "time", message.to_dict(), f"times:{location.id}", context={"typed": "book_time_typed", "location": location.id}
-    )
+    context = {"typed": "book_time_typed", "location": location.id, "topic": "book_ementor"}
+    asked = Asked("time", message.to_dict(), f"times:{location.id}", context=context)
     return Result(state, [*before, message], "booking_times", asked=asked)
 
 
 def _back(ctx: Context, state: DialogueState, lang: str) -> Button:
     p = phrases(ctx.settings)
     if moving(state):
-        return button(p, "b_keep", lang, "my_bookings")
-    return button(p, "b_other_place", lang, "book_ementor")
+        return button(p, "b_keep", lang, "my_bookings", "nav")
+    return button(p, "b_other_place", lang, "book_ementor", "nav")
 
 
 def confirm_asked(message: Outbound, key: str) -> Asked:
     """A question an action waits on (book, cancel, move): it happens only on a clear yes."""
-    return Asked("confirm", message.to_dict(), key)
+    return Asked("confirm", message.to_dict(), key, context=_BOOKING)
+
+
+_BOOKING = {"topic": "book_ementor"}  # asking to book again while booking answers nothing new: ask again
+# how citizens say a kind of place: a call-back is "over telefonen", "ring mig op"
+_KIND_WORDS = {"phone": ("telefon", "telefonen", "telefonisk", "ring", "ring op", "opkald", "phone", "call me")}
 
 
 async def not_yours(ctx: Context, state: DialogueState) -> Result:

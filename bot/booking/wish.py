@@ -49,7 +49,9 @@ PARTS = {
     "evening": (time(17, 0), time(23, 0), ("aften", "aftenen", "evening")),
 }
 EARLIEST = ("tidligste", "tidligst", "hurtigst", "hurtigste", "snarest", "snarligst", "forst mulige", "earliest",
-            "soonest", "asap", "as soon as possible", "first possible", "first available", "nearest")  # fmt: skip
+            "soonest", "asap", "as soon as possible", "first possible", "first available", "nearest",
+            "tidligt som muligt", "snart som muligt", "hurtigt som muligt", "forste ledige", "naste ledige",
+            "neste ledige", "first free", "next free", "next available")  # fmt: skip
 TODAY = ("i dag", "idag", "today")
 TOMORROW = ("i morgen", "imorgen", "tomorrow", "tmrw")
 DAY_AFTER = ("i overmorgen", "overmorgen", "day after tomorrow")
@@ -58,6 +60,12 @@ NEXT = ("naste", "neste", "next", "kommende", "coming")
 
 # "halv ti" = 9.30: half to ten
 _HALF = re.compile(r"\bhalv\s+(?P<h>1[0-2]|[1-9]|et|to|tre|fire|fem|seks|syv|otte|ni|ti|elleve|tolv)\b")
+# English: "half past nine", "quarter to ten", "twenty to two", "ten past eleven"
+_PAST_TO = re.compile(
+    r"\b(?P<m>half|quarter|twenty five|twenty|ten|five)\s+(?P<way>past|to|over)\s+"
+    r"(?P<h>1[0-2]|[1-9]|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b"
+)
+_MINUTES = {"half": 30, "quarter": 15, "twenty five": 25, "twenty": 20, "ten": 10, "five": 5}
 _QUARTER = re.compile(r"\bkvart\s+(?P<way>over|i)\s+(?P<h>1[0-2]|[1-9]|1[3-9]|2[0-3])\b")
 _DATE = re.compile(r"\b(?:d\.?\s*|den\s+)?(?P<d>[0-3]?\d)\s*[./]\s*(?P<mo>[01]?\d)\b(?:[./]\s*(?P<y>\d{2,4}))?")
 _DAY_MONTH = re.compile(r"\b(?:d\.?\s*|den\s+)?(?P<d>[0-3]?\d)\.?\s*(?:of\s+)?(?P<name>[a-z]{3,9})\b")
@@ -151,6 +159,13 @@ def _clock(text: str, bare_allowed: bool) -> tuple[time | None, str]:
         named = half.group("h")
         hour = _hour(int(named) if named.isdigit() else _NUMBER_WORDS[named], None) - 1
         return time(hour, 30), text[: half.start()] + text[half.end() :]
+    spoken = _PAST_TO.search(text)
+    if spoken:
+        named = spoken.group("h")
+        hour = _hour(int(named) if named.isdigit() else _NUMBER_WORDS[named], None)
+        minutes = _MINUTES[spoken.group("m")]
+        at = time(hour, minutes) if spoken.group("way") in ("past", "over") else time(hour - 1, 60 - minutes)
+        return at, text[: spoken.start()] + text[spoken.end() :]
     quarter = _QUARTER.search(text)
     if quarter:
         hour = _hour(int(quarter.group("h")), None)

@@ -28,9 +28,9 @@ from bot.core.ports import ConversationStore, IntentParser, Stored, TurnRecord, 
 from bot.core.privacy import find_secret, redact
 from bot.core.text import language_of
 from bot.core.turn import Asked, DialogueState, Handlers, Result, Turn, Understanding
-from bot.dialogue.matcher import match_answer
 from bot.dialogue.understanding import clean_text, decisive_language, edge_intent
 from bot.flows.engine import COMMANDS, SMALL_TALK, Engine, requested_language
+from bot.flows.matcher import match_answer
 
 MAX_LOGGED = 2000
 MAX_REPROMPTS = 2  # the same question asked again twice with a hint; the third time an eMentor is offered
@@ -86,19 +86,20 @@ class Dispatcher:
         return Understanding(parsed["intent"]["name"], text, confidence, ranking, {}, language)
 
     def in_context(self, asked: Asked | None, u: Understanding) -> Understanding:
-        """A typed answer as the button on screen it means, when it fits one."""
+        """A typed answer as the button on screen it means, when it fits one. A sentence that names one
+        button among other words fits it only when it is not clearly about something else."""
         if asked is None or u.source != "typed" or u.intent in COMMANDS or u.intent in ("secret", "empty"):
             return u
         buttons = asked.buttons()
         match = match_answer(u.text, buttons, self.engine.ui.answers)
-        if match is None:
+        if match is None or (match.how == "weak" and self.leaves(asked, u)):
             return u
         parsed = parse_payload(buttons[match.index].payload)
         if parsed is None:
             return u
         return Understanding(parsed[0], u.text, 1.0, (), parsed[1], u.language, "matched")
 
-    def leaves(self, asked: Asked, u: Understanding, flow: str | None) -> bool:
+    def leaves(self, asked: Asked, u: Understanding) -> bool:
         """Whether a typed message that answers nothing on screen is clearly something else."""
         if u.intent in COMMANDS or u.intent in EDGES or u.intent == "change_language":
             return True
@@ -108,6 +109,8 @@ class Dispatcher:
             return True
         if u.intent in SMALL_TALK or u.intent not in self._topics():
             return False
+        if u.intent in (asked.context.get("topic"), asked.context.get("flow")):
+            return False  # the topic on screen asked for again: the question on screen is the answer
         runner_up = u.ranking[1][1] if len(u.ranking) > 1 else 0.0
         return u.confidence >= self.switch_threshold and u.confidence - runner_up >= 0.05
 
@@ -135,7 +138,7 @@ class Dispatcher:
                 result = await typed(turn, state, answer)
                 if result is not None:
                     return result, answer
-            if not self.leaves(asked, u, state.flow):
+            if not self.leaves(asked, u):
                 return self.reprompt(state, asked, u), u
         action = self.handlers.actions.get(u.intent)
         if action is not None:

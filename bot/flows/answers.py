@@ -28,13 +28,14 @@ class AnswerWords:
     ordinal_filler: frozenset[str] = frozenset()
     stopwords: frozenset[str] = frozenset()
     frustrated: frozenset[str] = frozenset()  # words and phrases of an outburst ("lort", "virker stadig ikke")
+    buttons: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the bot's own buttons: typed words
 
 
 def load_answers(path: Path) -> AnswerWords:
     """flows/ui/answers.yml; without the file, typed answers are understood by their button titles only."""
     if not path.exists():
         return AnswerWords()
-    reader, top = read_mapping_file(path, {"version", "ordinals", *LISTS})
+    reader, top = read_mapping_file(path, {"version", "ordinals", "buttons", *LISTS})
 
     def words(key: str) -> frozenset[str]:
         if key not in top:
@@ -46,8 +47,12 @@ def load_answers(path: Path) -> AnswerWords:
         for place, (_, node) in reader.mapping(top["ordinals"][1], "ordinals").items():
             for item in reader.sequence(node, f"ordinals.{place}"):
                 ordinals[folded(reader.scalar(item, "an ordinal"))] = place
+    buttons: dict[str, tuple[str, ...]] = {}
+    if "buttons" in top:
+        for key, (_, node) in reader.mapping(top["buttons"][1], "buttons").items():
+            buttons[key] = tuple(reader.scalar(n, f"buttons.{key}") for n in reader.sequence(node, f"buttons.{key}"))
     lists = {key: words(key) for key in LISTS}
     return AnswerWords(
         lists["yes"], lists["no"], lists["filler"], ordinals, lists["ordinal_filler"], lists["stopwords"],
-        lists["frustrated"],
+        lists["frustrated"], buttons,
     )  # fmt: skip

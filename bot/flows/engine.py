@@ -197,13 +197,13 @@ class Engine:
                 )
                 for c in step.choices
             ]
-            buttons.append(self._button("ementor", lang, "talk_to_human"))
+            buttons.append(self._button("ementor", lang, "talk_to_human", role="nav"))
         elif step.kind == "check":
             buttons = [
                 self._button("worked", lang, "affirm", role="yes", step=ref),
                 self._button("not_working", lang, "deny", role="no", step=ref),
-                self._button("repeat", lang, "repeat", step=ref),
-                self._button("ementor", lang, "talk_to_human"),
+                self._button("repeat", lang, "repeat", role="nav", step=ref),
+                self._button("ementor", lang, "talk_to_human", role="nav"),
             ]
         elif step.kind == "next":
             buttons = [self._button("next", lang, "next", role="yes", step=ref)]
@@ -212,7 +212,7 @@ class Engine:
 
     # ---- internals ---------------------------------------------------------------------------------
     def _button(self, key: str, lang: str, intent: str, role: str | None = None, **entities: str) -> Button:
-        words = (self.ui.button(key, other(lang)),)
+        words = (self.ui.button(key, other(lang)), *self.ui.answers.buttons.get(key, ()))
         return Button(self.ui.button(key, lang), format_payload(intent, **entities), role, words)
 
     def _drop_stale_pause(self, state: DialogueState) -> DialogueState:
@@ -298,7 +298,8 @@ class Engine:
             return Result(state.but(fallbacks=0), [self.ementor_offer(lang)], "offer_ementor")
         state = state.but(fallbacks=state.fallbacks + 1)
         top = u.ranking[0][1] if u.ranking else 0.0
-        if u.intent == "nlu_fallback" and u.ranking and top < OUT_OF_SCOPE_BELOW and current is None:
+        not_ours = (u.ranking and top < OUT_OF_SCOPE_BELOW) or self.ui.referral(u.text) is not None
+        if u.intent == "nlu_fallback" and not_ours and current is None:
             return self.out_of_scope(state, u)
         candidates = [(n, c) for n, c in u.ranking if n in self.flows and n not in SMALL_TALK][:3]
         close = len(candidates) >= 2 and candidates[1][1] >= 0.5 * candidates[0][1]
@@ -341,6 +342,8 @@ class Engine:
 
     def _command(self, state: DialogueState, u: Understanding) -> Result:
         command = u.intent
+        if command == "continue" and state.paused:
+            command = "resume"  # "fortsæt" after another topic: back to the one that was paused
         lang = language_of(state.language)
         if command == "resume" and state.paused:
             wanted = u.entities.get("flow") or state.paused[-1][0]

@@ -39,7 +39,16 @@ class UiTexts:
         return self.texts[key].get(language)
 
     def command(self, text: str) -> str | None:
-        return self.commands.get(command_key(text))
+        """The command a message is ("start forfra", "tilbage tak", "repeat please"), or None."""
+        key = command_key(text)
+        found = self.commands.get(key)
+        if found is None and len(key.split()) <= 5:
+            polite = " ".join(t for t in key.split() if t not in _POLITE)
+            found = self.commands.get(polite) if polite else None
+        return found
+
+
+_POLITE = frozenset({"tak", "please", "pls", "plz", "lige", "gerne", "venligst", "kindly", "just", "nu", "now"})
 
 
 def command_key(text: str) -> str:

@@ -3,12 +3,15 @@
 Citizens type where a button was offered: "ja", "2", "den første", "android", "passport", "appen er spæret",
 the label itself without æøå. `match_answer` tries, in order:
 
-1. yes or no: a message made only of yes- or no-words and filler picks the button whose role is yes or no
-   ("ja tak", "det virkede", "👍" / "nej tak", "det virker ikke");
-2. a place in the list: "2", "nr. 2", "den anden", "the second one", "sidste";
-3. the label or the words an author listed for the button, in either language: the whole label, a label
-   inside a longer sentence ("Jeg kan ikke komme, jeg er syg"), or the words that single one button out,
-   with typos ("spæret" for "spærret", "larkevej" for "Lærkevej").
+1. a whole label of two words or more, alone or inside a sentence ("ja book en tid" → "Book en tid";
+   "Jeg kan ikke komme, jeg er syg" → "Jeg kan ikke komme");
+2. yes or no, for the button whose role is yes or no: a message of only yes- or no-words and filler ("ja
+   tak", "det virkede", "👍" / "nej tak", "det virker ikke"), one that starts with a plain yes or no ("yes i
+   have mitid", "nej desværre"), or a short one that says no ("ikke medlem", "den passer ikke");
+3. a place in the list: "2", "nr. 2", "den anden", "the second one", "sidste" (the last option, not a way
+   back such as "Andet sted");
+4. the words that single one button out, in either language and with typos ("android", "spæret" for
+   "spærret", "larkevej" for "Lærkevej", "del tid" for "deltid").
 
 A guess is never made between two buttons that fit equally well: then nothing fits, and the question is
 asked again. The words of each kind live in flows/ui/answers.yml.
@@ -27,6 +30,8 @@ from bot.nlu.normalize import tokenize
 
 _NOT = re.compile(r"n[’']t\b", re.IGNORECASE)  # "don't" -> "dont", "doesn't" -> "doesnt"
 MIN_COVERAGE = 0.5  # at least half of what was typed must point at the button
+SHORT_NO = 6  # a message of at most this many words with a "not" in it, and no yes, is a no
+MAX_WEAK = 8  # a sentence this long that names one button, but says more, fits it weakly
 MIN_LEAD = 0.1  # and it must fit clearly better than the next button
 
 
@@ -40,12 +45,25 @@ def tokens(text: str) -> list[str]:
     return tokenize(fold(_NOT.sub("nt", text[:300])))
 
 
+LEADING_YES = frozenset({"ja", "jo", "jep", "yes", "yeah", "yep", "yup", "ok", "okay", "sure", "fint", "super"})
+LEADING_NO = frozenset({"nej", "no", "nope", "nah", "nix"})
+
+
 def answer_polarity(text: str, words: AnswerWords) -> str | None:
-    """ "yes" or "no" when the message is only a yes or a no ("ja tak", "nej det virker ikke"), else None."""
+    """ "yes" or "no" when the message answers yes or no, else None (see the module's rule 2)."""
     content = [t for t in tokens(text) if t not in words.filler]
-    if not content or not all(t in words.yes or t in words.no for t in content):
+    if not content:
         return None
-    return "no" if any(t in words.no for t in content) else "yes"
+    said_no = any(t in words.no for t in content)
+    if all(t in words.yes or t in words.no for t in content):
+        return "no" if said_no else "yes"
+    if content[0] in LEADING_NO:
+        return "no"
+    if content[0] in LEADING_YES:
+        return None if said_no else "yes"  # "ja, det virker ikke": a yes and a no, asked again
+    if said_no and len(content) <= SHORT_NO and not any(t in words.yes for t in content):
+        return "no"
+    return None
 
 
 def ordinal(text: str, words: AnswerWords) -> str | None:
@@ -63,15 +81,20 @@ def match_answer(text: str, buttons: Sequence[Button], words: AnswerWords) -> Ma
     """The button `text` means, or None when it fits none (or two equally)."""
     if not buttons:
         return None
+    typed = tokens(text)
+    whole = _whole_label(typed, buttons, words)
+    if whole is not None:
+        return whole
     polarity = answer_polarity(text, words)
     if polarity is not None:
         fitting = [i for i, b in enumerate(buttons) if b.role == polarity]
         return Match(fitting[0], polarity) if len(fitting) == 1 else None
     place = ordinal(text, words)
     if place is not None:
-        index = len(buttons) - 1 if place == "last" else int(place) - 1
+        options = [i for i, b in enumerate(buttons) if b.role != "nav"]
+        index = (options[-1] if options else -1) if place == "last" else int(place) - 1
         return Match(index, "ordinal") if 0 <= index < len(buttons) else None
-    return _by_label(tokens(text), buttons, words)
+    return _by_label(typed, buttons, words)
 
 
 def _phrases(button: Button) -> list[list[str]]:
@@ -118,16 +141,18 @@ def edit_distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
-def _by_label(typed: list[str], buttons: Sequence[Button], words: AnswerWords) -> Match | None:
+def _whole_label(typed: list[str], buttons: Sequence[Button], words: AnswerWords) -> Match | None:
+    """The whole label (or a listed phrase) typed, alone or, when it has two words or more, in a sentence —
+    not when the sentence says "not" and the label does not ("det virker ik" is not "det virker")."""
     if not typed:
         return None
-    phrases = [_phrases(b) for b in buttons]
-    # the whole label (or a listed phrase) typed, alone or inside a sentence
+    negated = any(t in words.no for t in typed)
+    phrases = [[p for p in _phrases(b) if not negated or any(t in words.no for t in p)] for b in buttons]
     whole = [i for i, ps in enumerate(phrases) if any(p == typed for p in ps)]
     if len(whole) == 1:
         return Match(whole[0], "label")
     inside = [
-        (max(len(p) for p in ps if _contains(typed, p)), i)
+        (max(len(p) for p in ps if len(p) >= 2 and _contains(typed, p)), i)
         for i, ps in enumerate(phrases)
         if any(len(p) >= 2 and _contains(typed, p) for p in ps)
     ]
@@ -135,25 +160,54 @@ def _by_label(typed: list[str], buttons: Sequence[Button], words: AnswerWords) -
         inside.sort(reverse=True)
         if len(inside) == 1 or inside[0][0] > inside[1][0]:
             return Match(inside[0][1], "label")
-    # the words that single one button out
-    content = [t for t in typed if t not in words.stopwords and t not in words.filler]
-    if not content:
-        return None
+    return None
+
+
+def _by_label(typed: list[str], buttons: Sequence[Button], words: AnswerWords) -> Match | None:
+    """The words that single one button out; two typed words written as one count ("del tid" → "deltid")."""
+    phrases = [_phrases(b) for b in buttons]
     own = [{t for p in ps for t in p if t not in words.stopwords} for ps in phrases]
     counts: dict[str, int] = {}
     for token_set in own:
         for token in token_set:
             counts[token] = counts.get(token, 0) + 1
     distinctive = [{t for t in token_set if counts[t] == 1} for token_set in own]
+    known = set().union(*distinctive) if distinctive else set()
+    content = [t for t in _joined(typed, known) if t not in words.stopwords and t not in words.filler]
+    if not content:
+        return None
     scored: list[tuple[float, int]] = []
+    weak: list[tuple[float, int]] = []
     for i, marks in enumerate(distinctive):
         found = [max((similarity(t, m) for m in marks), default=0.0) for t in content]
         score = sum(found)
         if score and sum(1 for f in found if f) / len(content) >= MIN_COVERAGE:
             scored.append((score, i))
-    if not scored:
-        return None
+        elif score and len(content) <= MAX_WEAK:
+            weak.append((score, i))
+    if scored:
+        return _clear_winner(scored, "label")
+    if weak:  # one button named inside a longer sentence: right, unless the sentence is clearly about else
+        return _clear_winner(weak, "weak")
+    return None
+
+
+def _joined(typed: list[str], known: set[str]) -> list[str]:
+    """Two typed words that together are a word of a button ("del tid" for "deltid") as that one word."""
+    out: list[str] = []
+    i = 0
+    while i < len(typed):
+        if i + 1 < len(typed) and typed[i] + typed[i + 1] in known:
+            out.append(typed[i] + typed[i + 1])
+            i += 2
+        else:
+            out.append(typed[i])
+            i += 1
+    return out
+
+
+def _clear_winner(scored: list[tuple[float, int]], how: str) -> Match | None:
     scored.sort(reverse=True)
     if len(scored) > 1 and scored[0][0] - scored[1][0] < MIN_LEAD:
         return None
-    return Match(scored[0][1], "label")
+    return Match(scored[0][1], how)
