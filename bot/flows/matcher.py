@@ -148,7 +148,7 @@ def _whole_label(typed: list[str], buttons: Sequence[Button], words: AnswerWords
         return None
     negated = any(t in words.no for t in typed)
     phrases = [[p for p in _phrases(b) if not negated or any(t in words.no for t in p)] for b in buttons]
-    whole = [i for i, ps in enumerate(phrases) if any(p == typed for p in ps)]
+    whole = _prefer_options([i for i, ps in enumerate(phrases) if any(p == typed for p in ps)], buttons)
     if len(whole) == 1:
         return Match(whole[0], "label")
     inside = [
@@ -167,11 +167,13 @@ def _by_label(typed: list[str], buttons: Sequence[Button], words: AnswerWords) -
     """The words that single one button out; two typed words written as one count ("del tid" → "deltid")."""
     phrases = [_phrases(b) for b in buttons]
     own = [{t for p in ps for t in p if t not in words.stopwords} for ps in phrases]
-    counts: dict[str, int] = {}
-    for token_set in own:
-        for token in token_set:
-            counts[token] = counts.get(token, 0) + 1
-    distinctive = [{t for t in token_set if counts[t] == 1} for token_set in own]
+    options = [i for i, b in enumerate(buttons) if b.role != "nav"]
+    counts = _counts(own)
+    in_options = _counts([own[i] for i in options])
+    # an option's word is its own even when a way out ("Tal med en eMentor") shares it
+    distinctive = [
+        {t for t in token_set if (in_options if i in options else counts)[t] == 1} for i, token_set in enumerate(own)
+    ]
     known = set().union(*distinctive) if distinctive else set()
     content = [t for t in _joined(typed, known) if t not in words.stopwords and t not in words.filler]
     if not content:
@@ -190,6 +192,20 @@ def _by_label(typed: list[str], buttons: Sequence[Button], words: AnswerWords) -
     if weak:  # one button named inside a longer sentence: right, unless the sentence is clearly about else
         return _clear_winner(weak, "weak")
     return None
+
+
+def _counts(token_sets: Sequence[set[str]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for token_set in token_sets:
+        for token in token_set:
+            counts[token] = counts.get(token, 0) + 1
+    return counts
+
+
+def _prefer_options(found: list[int], buttons: Sequence[Button]) -> list[int]:
+    """Of several buttons that fit, the options rather than a way out ("Tal med en eMentor")."""
+    options = [i for i in found if buttons[i].role != "nav"]
+    return options if len(found) > 1 and len(options) == 1 else found
 
 
 def _joined(typed: list[str], known: set[str]) -> list[str]:

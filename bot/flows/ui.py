@@ -24,6 +24,7 @@ class UiTexts:
     answers: AnswerWords = field(default_factory=AnswerWords)
     edges: Edges = field(default_factory=Edges)
     more_menu: tuple[MenuGroup, ...] = ()
+    command_cues: tuple[tuple[frozenset[str], str], ...] = ()  # (words that must all be there, command)
 
     def referral(self, text: str) -> Referral | None:
         return self.edges.referral(text)
@@ -42,12 +43,16 @@ class UiTexts:
         """The command a message is ("start forfra", "tilbage tak", "repeat please"), or None."""
         key = command_key(text)
         found = self.commands.get(key)
-        if found is None and len(key.split()) <= 5:
-            polite = " ".join(t for t in key.split() if t not in _POLITE)
+        words = key.split()
+        if found is None and len(words) <= MAX_CUED:
+            polite = " ".join(t for t in words if t not in _POLITE)
             found = self.commands.get(polite) if polite else None
+            if found is None:
+                found = next((command for cue, command in self.command_cues if cue <= set(words)), None)
         return found
 
 
+MAX_CUED = 6
 _POLITE = frozenset({"tak", "please", "pls", "plz", "lige", "gerne", "venligst", "kindly", "just", "nu", "now"})
 
 
@@ -100,7 +105,8 @@ REQUIRED_TEXTS = (
 
 def load_ui(path: str | Path) -> UiTexts:
     source = str(path)
-    reader, top = read_mapping_file(path, {"version", "buttons", "texts", "menu", "more_menu", "commands"})
+    keys = {"version", "buttons", "texts", "menu", "more_menu", "commands", "command_cues"}
+    reader, top = read_mapping_file(path, keys)
     sections: dict[str, dict[str, Text]] = {}
     for section, required in (("buttons", REQUIRED_BUTTONS), ("texts", REQUIRED_TEXTS)):
         if section not in top:
@@ -123,10 +129,16 @@ def load_ui(path: str | Path) -> UiTexts:
         if ("more_menu" in top)
         else ()
     )
+    cues: list[tuple[frozenset[str], str]] = []
+    if "command_cues" in top:
+        for name, (_, node) in reader.mapping(top["command_cues"][1], "command_cues").items():
+            for cue in reader.sequence(node, f"command_cues.{name}"):
+                cue_words = [command_key(reader.scalar(w, "a word")) for w in reader.sequence(cue, "a cue")]
+                cues.append((frozenset(cue_words), name))
     folder = Path(path).parent
     return UiTexts(
         sections["buttons"], sections["texts"], menu, commands, load_answers(folder / "answers.yml"),
-        load_edges(folder / "edges.yml"), more,
+        load_edges(folder / "edges.yml"), more, tuple(cues),
     )  # fmt: skip
 
 

@@ -110,3 +110,33 @@ def test_long_step_is_reported() -> None:
         f'      a:\n        text: {{da: "{long_text}", en: "Hi"}}\n        end: menu\n'
     )
     assert any("words, at most" in p for p in text_problems(read_flow_file(document, "x.yml")))
+
+
+def test_every_topic_names_itself_when_typed() -> None:
+    """A flow reached by a typed question says what it understood first ("Lad os lave en PDF.")."""
+    from bot.flows.engine import SMALL_TALK
+
+    missing = [
+        f.intent for f in build_engine(app_settings()).flows.values() if f.intent not in SMALL_TALK and not f.intro
+    ]
+    assert missing == []
+
+
+def test_a_choice_is_found_by_its_own_words_and_never_by_another_choices() -> None:
+    """Each word an author listed for a choice, and each title, picks that choice — not another one."""
+    from bot.flows.matcher import match_answer
+
+    engine = build_engine(app_settings())
+    wrong: list[str] = []
+    for flow in engine.flows.values():
+        for step in flow.steps.values():
+            if step.kind != "choices":
+                continue
+            for language in ("da", "en"):
+                buttons = engine.render_step(flow, step, language).buttons
+                for index, choice in enumerate(step.choices):
+                    for typed in (choice.title.da, choice.title.en, *choice.words.all()):
+                        found = match_answer(typed, buttons, engine.ui.answers)
+                        if found is None or found.index != index:
+                            wrong.append(f"{flow.intent}.{step.id} ({language}): {typed!r}")
+    assert wrong == []
