@@ -32,6 +32,7 @@ from handlers.common import (
     time_list,
     times,
     topic_title,
+    typed_words,
 )  # fmt: skip
 from handlers.context import Context, Handler
 
@@ -82,8 +83,19 @@ async def book_slot(ctx: Context, state: DialogueState, u: Understanding) -> Res
         return await _refused(ctx, state, why, location)
     text = p.get("ask_confirm", lang, when=words.when(free.slot.start, lang, ctx.now), place=location.name.get(lang))
     buttons = (
-        button(p, "b_yes_book", lang, "book_confirm", "yes", location=location.id, start=start),
-        button(p, "b_other_time", lang, "book_place", "no", location=location.id),
+        button(
+            p,
+            "b_yes_book",
+            lang,
+            "book_confirm",
+            "yes",
+            also=typed_words(ctx, "b_yes_book"),
+            location=location.id,
+            start=start,
+        ),
+        button(
+            p, "b_other_time", lang, "book_place", "no", also=typed_words(ctx, "b_other_time"), location=location.id
+        ),
     )
     question = Outbound(text, buttons)
     return Result(state, [question], "booking_confirm", asked=confirm_asked(question, f"book:{location.id}:{start}"))

@@ -3,6 +3,7 @@ the list of places, and the kind refusals. Kept here so the handler modules impo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.booking import availability
@@ -16,10 +17,18 @@ from bot.flows.phrases import Phrases
 from handlers.context import Context
 
 
-def button(p: Phrases, key: str, lang: str, intent: str, role: str | None = None, **entities: str) -> Button:
-    """A button in the citizen's language; typed in the other language, or as yes/no (`role`), it works too."""
+def button(
+    p: Phrases, key: str, lang: str, intent: str, role: str | None = None, *, also: Sequence[str] = (), **entities: str
+) -> Button:
+    """A button in the citizen's language; typed in the other language, as yes/no (`role`) or in the words
+    `also` lists (flows/ui/answers.yml), it works too."""
     other = "da" if lang == "en" else "en"
-    return Button(p.get(key, lang), format_payload(intent, **entities), role, (p.get(key, other),))
+    return Button(p.get(key, lang), format_payload(intent, **entities), role, (p.get(key, other), *also))
+
+
+def typed_words(ctx: Context, key: str) -> tuple[str, ...]:
+    """What citizens type for the booking button `key` besides its title (flows/ui/answers.yml `buttons`)."""
+    return ctx.engine.ui.answers.buttons.get(key, ())
 
 
 def topic_title(ctx: Context, flow: str | None) -> str | None:
@@ -123,7 +132,12 @@ def confirm_asked(message: Outbound, key: str) -> Asked:
 
 _BOOKING = {"topic": "book_ementor"}  # asking to book again while booking answers nothing new: ask again
 # how citizens say a kind of place: a call-back is "over telefonen", "ring mig op"
-_KIND_WORDS = {"phone": ("telefon", "telefonen", "telefonisk", "ring", "ring op", "opkald", "phone", "call me")}
+_KIND_WORDS = {
+    "phone": (
+        "telefon", "telefonen", "telefonisk", "tlf", "ring", "ringe", "ring op", "opkald", "phone", "telephone",
+        "by phone", "call me", "a call",
+    )
+}  # fmt: skip
 
 
 async def not_yours(ctx: Context, state: DialogueState) -> Result:

@@ -17,7 +17,7 @@ from bot.core import words
 from bot.core.messages import Button, Outbound
 from bot.core.payloads import format_payload
 from bot.core.turn import DialogueState, Result, Understanding
-from handlers.common import button, confirm_asked, not_yours, times
+from handlers.common import button, confirm_asked, not_yours, times, typed_words
 from handlers.context import Context, Handler
 
 
@@ -68,11 +68,23 @@ def _ask_cancel(ctx: Context, state: DialogueState, row: BookingRow) -> Result:
     when = words.when(row["starts_at"], lang, ctx.now)
     text = p.get("ask_cancel", lang, when=when, place=place_of(ctx.settings, row, lang))
     buttons = [
-        button(p, "b_yes_cancel", lang, "cancel_confirm", "yes", ref=row["reference"]),
-        button(p, "b_keep", lang, "my_bookings", "no"),
+        button(
+            p,
+            "b_yes_cancel",
+            lang,
+            "cancel_confirm",
+            "yes",
+            also=typed_words(ctx, "b_yes_cancel"),
+            ref=row["reference"],
+        ),
+        button(p, "b_keep", lang, "my_bookings", "no", also=typed_words(ctx, "b_keep")),
     ]
     if row["kind"] == "slot":
-        buttons.append(button(p, "b_move_instead", lang, "move_booking", ref=row["reference"]))
+        buttons.append(
+            button(
+                p, "b_move_instead", lang, "move_booking", also=typed_words(ctx, "b_move_instead"), ref=row["reference"]
+            )
+        )
     question = Outbound(text, tuple(buttons))
     return Result(state, [question], "cancel_ask", asked=confirm_asked(question, f"cancel:{row['reference']}"))
 

@@ -85,7 +85,7 @@ def first_name(text: str, not_names: Collection[str] = NOT_NAMES) -> str | None:
     if "?" in text or len(text) > 60:
         return None
     rest = _NAME_INTRO.sub("", text).strip(" .!,")
-    words = rest.split()
+    words = [w.strip(".,!") for w in rest.split() if any(ch.isalpha() for ch in w)]  # "Fatima :)" is Fatima
     if not words or len(words) > 3 or not all(_NAME.fullmatch(w) for w in words):
         return None
     if any(fold(w) in not_names for w in words) or len(words[0]) > MAX_NAME:

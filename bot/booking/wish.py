@@ -118,6 +118,8 @@ _MARKED_CLOCK = re.compile(
     r"|\s*(?P<ampm3>am|pm))\b"
 )
 _BARE_HOUR = re.compile(r"\b(?P<h>[01]?\d)\b")
+_BEFORE_TIME = frozenset({"kl", "klokken", "at", "den", "d", "om", "formiddag", "eftermiddag", "morning", "afternoon"})
+_DAY_OF_MONTH = re.compile(r"\b(?:den|d)\.?\s*(?P<d>[0-3]?\d)\.?(?!\s*[./]?\s*\d)(?!\s*[a-z])")
 ABBREVIATIONS = frozenset({"man", "tir", "tirs", "ons", "tor", "tors", "fre", "lor", "son", "mon", "tue", "tues",
                            "wed", "thu", "thur", "thurs", "fri", "sat", "sun"})  # fmt: skip
 
@@ -134,7 +136,8 @@ def _weekday(words: list[str]) -> tuple[int, bool] | None:
         for day, names in WEEKDAYS.items():
             if word not in names:
                 continue
-            if word in ABBREVIATIONS and not (i + 1 < len(words) and words[i + 1][:1].isdigit()) and len(words) > 1:
+            following = words[i + 1] if i + 1 < len(words) else ""
+            if word in ABBREVIATIONS and len(words) > 1 and not (following[:1].isdigit() or following in _BEFORE_TIME):
                 continue
             return day, i > 0 and words[i - 1] in NEXT
     return None
@@ -226,6 +229,10 @@ def parse_wish(text: str, now: datetime) -> TimeWish | None:
                     break
             if day is not None:
                 break
+    if day is None:
+        of_month = _DAY_OF_MONTH.search(rest)
+        if of_month:  # "den 8." or "fredag den 12.": this month's, or next month's when it has passed
+            day = _this_or_next_month(int(of_month.group("d")), today)
     if day is None and weekday is not None:
         number, _ = weekday
         ahead = (number - today.weekday()) % 7 or 7  # "på fredag" is the coming Friday, not today
@@ -240,6 +247,16 @@ def parse_wish(text: str, now: datetime) -> TimeWish | None:
     if day is None and days is None and at is None and part is None and not earliest:
         return None
     return TimeWish(day, days, at, part, earliest)
+
+
+def _this_or_next_month(day_number: int, today: date) -> date | None:
+    month, year = today.month, today.year
+    for _ in range(2):
+        found = _resolve(day_number, month, today)
+        if found is not None and found.month == month and (found - today).days < 40:
+            return found
+        month, year = (1, year + 1) if month == 12 else (month + 1, year)
+    return None
 
 
 def _resolve(day_number: int, month: int, today: date) -> date | None:

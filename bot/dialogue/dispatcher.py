@@ -85,14 +85,17 @@ class Dispatcher:
         confidence = float(parsed["intent"]["confidence"] or 0.0)
         return Understanding(parsed["intent"]["name"], text, confidence, ranking, {}, language)
 
-    def in_context(self, asked: Asked | None, u: Understanding) -> Understanding:
+    def in_context(self, asked: Asked | None, u: Understanding, only_positions: bool = False) -> Understanding:
         """A typed answer as the button on screen it means, when it fits one. A sentence that names one
-        button among other words fits it only when it is not clearly about something else."""
+        button among other words fits it only when it is not clearly about something else.
+        `only_positions`: only a yes/no or a place in the list ("2", "den første"), not the label's words."""
         if asked is None or u.source != "typed" or u.intent in COMMANDS or u.intent in ("secret", "empty"):
             return u
         buttons = asked.buttons()
         match = match_answer(u.text, buttons, self.engine.ui.answers)
         if match is None or (match.how == "weak" and self.leaves(asked, u)):
+            return u
+        if only_positions and match.how in ("label", "weak"):
             return u
         parsed = parse_payload(buttons[match.index].payload)
         if parsed is None:
@@ -103,8 +106,8 @@ class Dispatcher:
         """Whether a typed message that answers nothing on screen is clearly something else."""
         if u.intent in COMMANDS or u.intent in EDGES or u.intent == "change_language":
             return True
-        if u.intent == "talk_to_human":
-            return u.confidence >= PERSON_THRESHOLD
+        if u.intent == "talk_to_human":  # while booking, "ring til mig" is an answer, not a new request
+            return u.confidence >= PERSON_THRESHOLD and asked.context.get("topic") != "book_ementor"
         if asked.kind == "step" and u.intent in CHAT_IN_A_STEP:
             return True
         if u.intent in SMALL_TALK or u.intent not in self._topics():
@@ -125,21 +128,23 @@ class Dispatcher:
                 return hooked, u
             state = hooked or state
         asked = state.asked
+        typed = self.handlers.actions.get(asked.context.get("typed", "")) if asked is not None else None
+        if asked is not None and typed is not None and u.source == "typed" and u.intent not in COMMANDS:
+            # a value typed in words ("onsdag kl 13.20") before button words ("kl 13.20" on today's button)
+            unordered = self.in_context(asked, u, only_positions=True)
+            if unordered is u:
+                answer = Understanding(asked.context["typed"], u.text, 1.0, (), dict(asked.context), u.language)
+                result = await typed(turn, state.but(started=True, asked=None), answer)
+                if result is not None:
+                    return result, answer
         u = self.in_context(asked, u)
         if not state.started and u.language in ("da", "en") and u.intent != "change_language":
             state = state.but(language=u.language)  # the first words set the language; later, only a request
         state = state.but(started=True, asked=None)
         if u.intent == "change_language" and u.source == "typed" and requested_language(u, state.language) is None:
             u = Understanding("nlu_fallback", u.text, u.confidence, u.ranking, {}, u.language)
-        if asked is not None and asked.kind != "open" and u.source == "typed":
-            typed = self.handlers.actions.get(asked.context.get("typed", ""))
-            if typed is not None:
-                answer = Understanding(asked.context["typed"], u.text, 1.0, (), dict(asked.context), u.language)
-                result = await typed(turn, state, answer)
-                if result is not None:
-                    return result, answer
-            if not self.leaves(asked, u):
-                return self.reprompt(state, asked, u), u
+        if asked is not None and asked.kind != "open" and u.source == "typed" and not self.leaves(asked, u):
+            return self.reprompt(state, asked, u), u
         action = self.handlers.actions.get(u.intent)
         if action is not None:
             acted = await action(turn, state, u)

@@ -19,6 +19,7 @@ asked again. The words of each kind live in flows/ui/answers.yml.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from bot.flows.answers import AnswerWords
 from bot.nlu.normalize import tokenize
 
 _NOT = re.compile(r"n[’']t\b", re.IGNORECASE)  # "don't" -> "dont", "doesn't" -> "doesnt"
+_IS = re.compile(r"[’']s\b", re.IGNORECASE)  # "that's" -> "that"
+NEGATION = "~not"  # every "not" word ("ikke", "ingen", "dont") is one token when labels are compared
 MIN_COVERAGE = 0.5  # at least half of what was typed must point at the button
 SHORT_NO = 6  # a message of at most this many words with a "not" in it, and no yes, is a no
 MAX_WEAK = 8  # a sentence this long that names one button, but says more, fits it weakly
@@ -38,11 +41,11 @@ MIN_LEAD = 0.1  # and it must fit clearly better than the next button
 @dataclass(frozen=True)
 class Match:
     index: int  # which of the buttons
-    how: str  # "yes" | "no" | "ordinal" | "label"
+    how: str  # "yes" | "no" | "ordinal" | "label" | "weak" (named in a sentence that says more)
 
 
 def tokens(text: str) -> list[str]:
-    return tokenize(fold(_NOT.sub("nt", text[:300])))
+    return tokenize(fold(_IS.sub("", _NOT.sub("nt", text[:300]))))
 
 
 LEADING_YES = frozenset({"ja", "jo", "jep", "yes", "yeah", "yep", "yup", "ok", "okay", "sure", "fint", "super"})
@@ -61,8 +64,8 @@ def answer_polarity(text: str, words: AnswerWords) -> str | None:
         return "no"
     if content[0] in LEADING_YES:
         return None if said_no else "yes"  # "ja, det virker ikke": a yes and a no, asked again
-    if said_no and len(content) <= SHORT_NO and not any(t in words.yes for t in content):
-        return "no"
+    if said_no and len(content) <= SHORT_NO:
+        return "no"  # "ikke medlem", "den passer ikke", "that doesn't work for me"
     return None
 
 
@@ -88,13 +91,25 @@ def match_answer(text: str, buttons: Sequence[Button], words: AnswerWords) -> Ma
     polarity = answer_polarity(text, words)
     if polarity is not None:
         fitting = [i for i, b in enumerate(buttons) if b.role == polarity]
-        return Match(fitting[0], polarity) if len(fitting) == 1 else None
+        if len(fitting) == 1:
+            return Match(fitting[0], polarity)
+        if fitting:
+            return None  # two buttons answer yes: which one is not said
     place = ordinal(text, words)
     if place is not None:
         options = [i for i, b in enumerate(buttons) if b.role != "nav"]
-        index = (options[-1] if options else -1) if place == "last" else int(place) - 1
+        index = _position(place, options)
         return Match(index, "ordinal") if 0 <= index < len(buttons) else None
     return _by_label(typed, buttons, words)
+
+
+def _position(place: str, options: list[int]) -> int:
+    """The index of "the second", "the last" or "the middle" option (-1: there is none)."""
+    if place == "last":
+        return options[-1] if options else -1
+    if place == "middle":
+        return options[len(options) // 2] if len(options) % 2 == 1 else -1
+    return int(place) - 1
 
 
 def _phrases(button: Button) -> list[list[str]]:
@@ -112,10 +127,14 @@ def similarity(typed: str, word: str) -> float:
     if typed == word:
         return 1.0
     shorter = min(len(typed), len(word))
-    if shorter >= 4 and (typed.startswith(word) or word.startswith(typed)):
+    if (
+        shorter >= 4
+        and shorter >= 0.6 * max(len(typed), len(word))
+        and (typed.startswith(word) or word.startswith(typed))
+    ):
         return 0.9
-    if shorter < 4 or typed.isdigit():
-        return 0.0
+    if shorter < 3 or typed.isdigit() or word.isdigit() or (shorter == 3 and max(len(typed), len(word)) < 4):
+        return 0.0  # a three-letter word has a typo only when one letter too many was typed ("sjyg")
     limit = 1 if shorter < 7 else 2
     distance = edit_distance(typed, word, limit)
     return {1: 0.85, 2: 0.7}.get(distance, 0.0) if distance <= limit else 0.0
@@ -146,8 +165,10 @@ def _whole_label(typed: list[str], buttons: Sequence[Button], words: AnswerWords
     not when the sentence says "not" and the label does not ("det virker ik" is not "det virker")."""
     if not typed:
         return None
-    negated = any(t in words.no for t in typed)
-    phrases = [[p for p in _phrases(b) if not negated or any(t in words.no for t in p)] for b in buttons]
+    negated = any(_negation(t, words) == NEGATION for t in typed)
+    phrases = [
+        [p for p in _phrases(b) if not negated or any(_negation(t, words) == NEGATION for t in p)] for b in buttons
+    ]
     whole = _prefer_options([i for i, ps in enumerate(phrases) if any(p == typed for p in ps)], buttons)
     if len(whole) == 1:
         return Match(whole[0], "label")
@@ -164,34 +185,48 @@ def _whole_label(typed: list[str], buttons: Sequence[Button], words: AnswerWords
 
 
 def _by_label(typed: list[str], buttons: Sequence[Button], words: AnswerWords) -> Match | None:
-    """The words that single one button out; two typed words written as one count ("del tid" → "deltid")."""
+    """The button whose words the typed words are: every word counts (with typos, word beginnings, and two
+    words written as one), and "not" is one word, so "jeg har ikke pas" is "Jeg har ikke pas", not "Jeg har
+    pas og smartphone". The best must fit clearly better than the next."""
     phrases = [_phrases(b) for b in buttons]
-    own = [{t for p in ps for t in p if t not in words.stopwords} for ps in phrases]
-    options = [i for i, b in enumerate(buttons) if b.role != "nav"]
-    counts = _counts(own)
-    in_options = _counts([own[i] for i in options])
-    # an option's word is its own even when a way out ("Tal med en eMentor") shares it
-    distinctive = [
-        {t for t in token_set if (in_options if i in options else counts)[t] == 1} for i, token_set in enumerate(own)
+    own = [
+        _with_pairs({_negation(t, words) for p in ps for t in p if _counts_in(t, words)}, ps, words) for ps in phrases
     ]
-    known = set().union(*distinctive) if distinctive else set()
-    content = [t for t in _joined(typed, known) if t not in words.stopwords and t not in words.filler]
+    known = set().union(*own) if own else set()
+    content = [_negation(t, words) for t in _joined(typed, known) if _counts_in(t, words) and t not in words.filler]
     if not content:
         return None
     scored: list[tuple[float, int]] = []
     weak: list[tuple[float, int]] = []
-    for i, marks in enumerate(distinctive):
+    for i, marks in enumerate(own):
         found = [max((similarity(t, m) for m in marks), default=0.0) for t in content]
+        if not any(f for t, f in zip(content, found, strict=True) if t != NEGATION):
+            continue  # a "not" alone says nothing about which button
         score = sum(found)
         if score and sum(1 for f in found if f) / len(content) >= MIN_COVERAGE:
             scored.append((score, i))
         elif score and len(content) <= MAX_WEAK:
             weak.append((score, i))
     if scored:
-        return _clear_winner(scored, "label")
+        return _clear_winner(scored, buttons, "label")
     if weak:  # one button named inside a longer sentence: right, unless the sentence is clearly about else
-        return _clear_winner(weak, "weak")
+        return _clear_winner(weak, buttons, "weak")
     return None
+
+
+def _counts_in(token: str, words: AnswerWords) -> bool:
+    """Whether a word can tell buttons apart: not a small word, except "not", which can."""
+    return token not in words.stopwords or token in words.no
+
+
+def _negation(token: str, words: AnswerWords) -> str:
+    return NEGATION if token in words.no and token not in ("nej", "no") else token
+
+
+def _with_pairs(token_set: set[str], phrases: list[list[str]], words: AnswerWords) -> set[str]:
+    """A label's words and each two neighbours written as one ("PIN-koden" is also "pinkoden")."""
+    pairs = (a + b for p in phrases for a, b in itertools.pairwise(p) if a not in words.stopwords)
+    return token_set | {pair for pair in pairs if len(pair) >= 5}
 
 
 def _counts(token_sets: Sequence[set[str]]) -> dict[str, int]:
@@ -222,8 +257,10 @@ def _joined(typed: list[str], known: set[str]) -> list[str]:
     return out
 
 
-def _clear_winner(scored: list[tuple[float, int]], how: str) -> Match | None:
+def _clear_winner(scored: list[tuple[float, int]], buttons: Sequence[Button], how: str) -> Match | None:
     scored.sort(reverse=True)
-    if len(scored) > 1 and scored[0][0] - scored[1][0] < MIN_LEAD:
-        return None
+    if len(scored) > 1 and scored[0][0] - scored[1][0] < MIN_LEAD - 1e-9:
+        tied = [i for score, i in scored if scored[0][0] - score < MIN_LEAD - 1e-9]
+        preferred = _prefer_options(tied, buttons)
+        return Match(preferred[0], how) if len(preferred) == 1 else None
     return Match(scored[0][1], how)

@@ -183,18 +183,19 @@ async def test_the_text_box_stays_in_reach_and_the_answer_starts_in_view(page: t
         await ask(tab, question)
         await expect(tab.locator("#log .msg.user p").last).to_have_text(question)
         await expect(choices(tab).first).to_be_visible()
-        seen: dict[str, float] = await tab.evaluate(
+        # the box is on screen, and the answer's start is in view above it (waits for the scroll to settle)
+        await tab.wait_for_function(
             """() => {
               const box = (e) => e.getBoundingClientRect();
               const users = document.querySelectorAll('#log .msg.user');
               const answer = users[users.length - 1].nextElementSibling;
-              return {height: window.innerHeight, input_top: box(document.querySelector('#input')).top,
-                      input_bottom: box(document.querySelector('#input')).bottom,
-                      answer_top: box(answer).top, composer_top: box(document.querySelector('#composer')).top};
-            }"""
+              const input = box(document.querySelector('#input'));
+              const composer = box(document.querySelector('#composer'));
+              return answer && input.top >= 0 && input.bottom <= window.innerHeight
+                && box(answer).top >= 0 && box(answer).top < composer.top;
+            }""",
+            timeout=5000,
         )
-        assert seen["input_top"] >= 0 and seen["input_bottom"] <= seen["height"], seen  # the box is on screen
-        assert 0 <= seen["answer_top"] < seen["composer_top"], seen  # the answer's start is not hidden
     await tab.get_by_label("Skriv dit spørgsmål").fill("ja")
     await expect(tab.get_by_label("Skriv dit spørgsmål")).to_have_value("ja")
     assert not problems, problems

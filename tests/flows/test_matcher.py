@@ -40,8 +40,10 @@ def chosen(text: str, buttons: list[Button], words: AnswerWords) -> str | None:
 
 @pytest.mark.parametrize(
     ("typed", "payload"),
-    [("ja", "/book_confirm"), ("ja tak", "/book_confirm"), ("JA!", "/book_confirm"), ("yes please", "/book_confirm"),
-     ("jep", "/book_confirm"), ("ok", "/book_confirm"), ("👍", "/book_confirm"), ("ja book den tak", "/book_confirm"), ("book den", "/book_confirm"),
+    [("ja", "/book_confirm"), ("ja tak", "/book_confirm"), ("JA!", "/book_confirm"),
+     ("yes please", "/book_confirm"),
+     ("jep", "/book_confirm"), ("ok", "/book_confirm"), ("👍", "/book_confirm"), ("ja book den tak", "/book_confirm"),
+     ("book den", "/book_confirm"),
      ("Ja, book tiden", "/book_confirm"), ("nej", "/book_place"), ("nej tak", "/book_place"), ("nope", "/book_place"),
      ("en anden tid", "/book_place"), ("choose another time", "/book_place")],
 )  # fmt: skip
