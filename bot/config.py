@@ -186,6 +186,19 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class ConsoleSettings:
+    """The eMentor and admin consoles: how long a login lasts, and how failed logins are throttled.
+    `secure_cookies`: "auto" marks the session cookie Secure when the request came over https (directly or
+    through a proxy that says so in X-Forwarded-Proto)."""
+
+    session_idle_minutes: int = field(default=30, metadata={"range": (5, 24 * 60)})
+    session_max_hours: int = field(default=12, metadata={"range": (1, 7 * 24)})
+    login_max_failures: int = field(default=5, metadata={"range": (1, 100)})
+    login_lock_minutes: int = field(default=15, metadata={"range": (1, 24 * 60)})
+    secure_cookies: Literal["auto", "always", "never"] = "auto"
+
+
+@dataclass(frozen=True)
 class Settings:
     version: int = CONFIG_VERSION
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -198,6 +211,7 @@ class Settings:
     booking: BookingSettings = field(default_factory=BookingSettings)
     handover: HandoverSettings = field(default_factory=HandoverSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
     telegram_token: str | None = field(default=None, metadata={"secret": True})
     telegram_webhook_secret: str | None = field(default=None, metadata={"secret": True})
 

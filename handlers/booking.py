@@ -25,13 +25,13 @@ from bot.flows.topic import topic_of
 from handlers.common import (
     button,
     confirm_asked,
+    flow_of,
     moving,
     not_yours,
     places_message,
     places_result,
     time_list,
     times,
-    topic_title,
     typed_words,
 )  # fmt: skip
 from handlers.context import Context, Handler
@@ -174,7 +174,9 @@ async def _move_to(ctx: Context, state: DialogueState, location: LocationSetting
         result = await times(ctx, state, location, intro="choose_new_time", before=(Outbound(p.get("taken", lang)),))
         return Result(result.state, result.messages, "booking_taken")
     await bookings.mark_moved(ctx.tx, int(old["id"]), int(new["id"]), ctx.now)
-    await after_booking(ctx.tx, ctx.settings, new, ctx.now, moved_from=old["reference"])
+    await after_booking(
+        ctx.tx, ctx.settings, new, ctx.now, moved_from=old["reference"], flow=flow_of(ctx, new["topic"])
+    )
     return Result(state.but(task=None), confirmation(ctx.settings, new, lang, ctx.now, "moved"), "booking_moved")
 
 
@@ -231,7 +233,7 @@ async def details(ctx: Context, state: DialogueState, u: Understanding) -> Resul
             return Result(state, [places_message(ctx, lang, p.get("hold_lapsed", lang))], "booking_lapsed")
         lapsed = await times(ctx, state, location, before=(Outbound(p.get("hold_lapsed", lang)),))
         return Result(lapsed.state, lapsed.messages, "booking_lapsed", private=True)
-    await after_booking(ctx.tx, ctx.settings, row, ctx.now, topic_title=topic_title(ctx, row["topic"]))
+    await after_booking(ctx.tx, ctx.settings, row, ctx.now, flow=flow_of(ctx, row["topic"]))
     return Result(state, confirmation(ctx.settings, row, lang, ctx.now, "booked"), "booked", private=True)
 
 

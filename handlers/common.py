@@ -13,6 +13,7 @@ from bot.core import words
 from bot.core.messages import Button, Outbound
 from bot.core.payloads import format_payload
 from bot.core.turn import Asked, DialogueState, Result
+from bot.flows.model import Flow
 from bot.flows.phrases import Phrases
 from handlers.context import Context
 
@@ -31,10 +32,9 @@ def typed_words(ctx: Context, key: str) -> tuple[str, ...]:
     return ctx.engine.ui.answers.buttons.get(key, ())
 
 
-def topic_title(ctx: Context, flow: str | None) -> str | None:
-    """The topic as the eMentors read it (the flow's Danish title), for their group."""
-    found = ctx.engine.flows.get(flow or "")
-    return found.title.get("da") if found is not None else None
+def flow_of(ctx: Context, intent: str | None) -> Flow | None:
+    """The flow of a topic, for what the eMentors are told (its title, its steps in words)."""
+    return ctx.engine.flows.get(intent or "")
 
 
 def places_message(ctx: Context, lang: str, text: str) -> Outbound:

@@ -56,8 +56,7 @@ async def talk_to_human(ctx: Context, state: DialogueState, u: Understanding) ->
         return await _booking(ctx, state, u, Outbound(handover.phrases(ctx.settings).get(why, language)))
     topic = topic_of(state)
     flow = ctx.engine.flows.get(topic.flow or "")
-    title = flow.title.get(handover.GROUP_LANGUAGE) if flow is not None else None
-    row, _ = await handover.request(ctx.tx, ctx.settings, ctx.now, ctx.channel, ctx.sender, language, topic, title)
+    row, _ = await handover.request(ctx.tx, ctx.settings, ctx.now, ctx.channel, ctx.sender, language, topic, flow)
     state = state.but(handover=True, asked_more=False, fallbacks=0)
     return Result(state, [await _position(ctx, state, row, "queued")], "handover_queued")
 

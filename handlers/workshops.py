@@ -19,7 +19,7 @@ from bot.core.statuses import BookingStatus
 from bot.core.text import language_of
 from bot.core.turn import DialogueState, Result, Understanding
 from bot.flows.topic import topic_of
-from handlers.common import button, topic_title
+from handlers.common import button, flow_of
 from handlers.context import Context, Handler
 from handlers.my_bookings import cancel_confirm
 
@@ -82,7 +82,7 @@ async def workshop_join(ctx: Context, state: DialogueState, u: Understanding) ->
     row = await bookings.reserve(ctx.tx, request, BookingStatus.BOOKED, ctx.now)
     if row is None:
         return await _listing(ctx, state, p.get("workshop_full", lang))
-    await after_booking(ctx.tx, ctx.settings, row, ctx.now, topic_title=topic_title(ctx, row["topic"]))
+    await after_booking(ctx.tx, ctx.settings, row, ctx.now, flow=flow_of(ctx, row["topic"]))
     return Result(state, confirmation(ctx.settings, row, lang, ctx.now, "joined"), "workshop_joined")
 
 

@@ -28,6 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "handlers": {"core", "config", "flows", "booking", "escalation"},
     "api": {"core", "config", "nlu", "booking", "escalation", "delivery"},
     "web": {"core", "config", "booking"},
+    "consoles": {"core", "config", "flows", "delivery", "booking", "escalation"},
 }
 TOP = {"runtime", "app", "cli", "__main__", "__init__"}
 

@@ -21,7 +21,8 @@ from bot.core.payloads import format_payload
 from bot.core.ports import Tx
 from bot.delivery.notices import notify
 from bot.delivery.outbox import enqueue
-from bot.flows.topic import failed_step, steps_line
+from bot.flows.model import Flow
+from bot.flows.topic import failed_step, step_text, steps_line
 
 DAY_BEFORE_AT = time(17, 0)
 
@@ -75,7 +76,7 @@ async def after_booking(
     row: BookingRow,
     now: datetime,
     moved_from: str = "",
-    topic_title: str | None = None,
+    flow: Flow | None = None,
 ) -> None:
     """Reminders for the citizen, a notice for the eMentors (with attendance buttons). The group's line says
     what the eMentor needs to prepare: the topic, what was tried and where it stopped working, the first
@@ -103,9 +104,9 @@ async def after_booking(
             when=when,
             place=place,
             speaks=p.get("english" if row["language"] == "en" else "danish", "da"),
-            topic=topic_title or row["topic"] or none,
-            tried=steps_line(tried) or none,
-            failed=failed_step(tried) or none,
+            topic=flow.title.get("da") if flow is not None else (row["topic"] or none),
+            tried=steps_line(flow, tried) or none,
+            failed=step_text(flow, failed_step(tried) or "", "da") or none,
             who=who,
         ).strip()
     ref = row["reference"]

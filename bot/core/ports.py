@@ -54,6 +54,7 @@ class TurnRecord:
     step: str | None
     outcome: str
     replies: int
+    shown: str = "[]"  # what the bot replied (texts and button titles, redacted), JSON: for the eMentor
 
 
 @dataclass(frozen=True)

@@ -29,3 +29,11 @@ def redact(text: str) -> str:
     """What the turn log may keep of a message: the text, or a marker if it holds a secret."""
     kind = find_secret(text)
     return f"[removed: {kind}]" if kind else text
+
+
+_PHONE = re.compile(r"(?<!\d)(?:\+45[\s-]?)?(?:\d[\s-]?){7}\d(?!\d)")
+
+
+def redact_shown(text: str) -> str:
+    """The bot's own words as they may be kept: a phone number it repeated (a call-back) is masked."""
+    return _PHONE.sub("[telefonnummer]", text)

@@ -18,6 +18,7 @@ The reply says which question it asks (`Asked`), and that is kept with the conve
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +26,7 @@ from bot.core.clock import Clock, utc_now
 from bot.core.messages import Button, Inbound, Outbound
 from bot.core.payloads import format_payload, parse_payload
 from bot.core.ports import ConversationStore, IntentParser, Stored, TurnRecord, Tx
-from bot.core.privacy import find_secret, redact
+from bot.core.privacy import find_secret, redact, redact_shown
 from bot.core.text import language_of
 from bot.core.turn import Asked, DialogueState, Handlers, Result, Turn, Understanding
 from bot.dialogue.understanding import clean_text, decisive_language, edge_intent
@@ -215,10 +216,18 @@ class Dispatcher:
                 state.step,
                 outcome,
                 len(messages),
+                shown_text(messages),
             )
             return state.to_dict(), record, messages
 
         return await self.store.turn(inbound.channel, inbound.sender, inbound.message_id, turn, now)
+
+
+def shown_text(messages: list[Outbound]) -> str:
+    """What the bot replied, for the eMentor who takes over: each message's text and button titles (redacted:
+    a call-back confirmation names the phone number)."""
+    shown = [{"text": redact_shown(m.text), "buttons": [b.title for b in m.buttons]} for m in messages]
+    return json.dumps(shown, ensure_ascii=False)
 
 
 def asked_by(result: Result) -> Asked | None:

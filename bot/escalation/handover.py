@@ -29,8 +29,9 @@ from bot.core.statuses import OPEN_HANDOVER, HandoverStatus, sql_list
 from bot.delivery.notices import GROUP_CHANNEL, notify
 from bot.delivery.outbox import enqueue
 from bot.escalation.accounts import online_count
+from bot.flows.model import Flow
 from bot.flows.phrases import Phrases, load_phrases
-from bot.flows.topic import Topic, failed_step, steps_line
+from bot.flows.topic import Topic, failed_step, step_text, steps_line
 
 MAX_TEXT = 4000
 GROUP_LANGUAGE = "da"  # the eMentors' own language
@@ -201,7 +202,7 @@ async def tell_citizen(tx: Tx, now: datetime, handover: HandoverRow, message: Ou
 
 # ---- the citizen's side --------------------------------------------------------------------------------------
 async def request(
-    tx: Tx, settings: Settings, now: datetime, channel: str, sender: str, language: str, topic: Topic, title: str | None
+    tx: Tx, settings: Settings, now: datetime, channel: str, sender: str, language: str, topic: Topic, flow: Flow | None
 ) -> tuple[HandoverRow, bool]:
     """Queue the conversation (True) or return the hand-over it already has open (False)."""
     steps = json.dumps(list(topic.steps), ensure_ascii=False)
@@ -225,11 +226,11 @@ async def request(
             "group_request",
             g,
             id=handover["id"],
-            topic=title or topic.flow or p.get("no_topic", g),
+            topic=flow.title.get(g) if flow is not None else (topic.flow or p.get("no_topic", g)),
             lang=language,
             channel=channel,
-            tried=steps_line(topic.steps) or p.get("nothing", g),
-            failed=topic.failed_at or p.get("nothing", g),
+            tried=steps_line(flow, topic.steps) or p.get("nothing", g),
+            failed=step_text(flow, topic.failed_at or "", g) or p.get("nothing", g),
             since=words.clock(now, GROUP_LANGUAGE),
         )
         take = Button(p.get("group_take", g), format_payload("take", h=str(handover["id"])))

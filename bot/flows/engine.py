@@ -93,14 +93,20 @@ class Engine:
             asked = Asked(asked.kind, named.to_dict(), asked.key, asked.repeats, asked.context)
         return Result(result.state, [named, *rest], result.outcome, result.private, asked)
 
-    def go(self, state: DialogueState, flow: Flow, target: str, outcome: str, *, back: bool = False) -> Result:
+    def go(
+        self, state: DialogueState, flow: Flow, target: str, outcome: str, *, back: bool = False, answer: str = ""
+    ) -> Result:
+        """To step `target` of `flow` (or an ending). `outcome` and `answer` say how the citizen answered the
+        step they were on ("chose", "choice:2"; "failed", "failed"), which is remembered on that step."""
+        if state.flow == flow.intent and state.step:
+            state = self._answered(state, outcome, answer)
         if target not in flow.steps:
             return self.finish(state, target)
         step = flow.steps[target]
         trail = state.trail if back or state.flow == flow.intent else ()
         if not back:
             trail = (*trail, step.id)[-MAX_TRAIL:]
-        state = self._remember(state.but(flow=flow.intent, step=step.id, trail=trail), outcome)
+        state = self._shown(state.but(flow=flow.intent, step=step.id, trail=trail), step.end or "shown")
         message = self.render_step(flow, step, state.language)
         if step.kind != "end":
             return Result(state, [message], outcome, asked=self.step_asked(flow, step, message))
@@ -115,14 +121,10 @@ class Engine:
         return Asked("step", message.to_dict(), f"step:{flow.intent}.{step.id}", context={"flow": flow.intent})
 
     def finish_state(self, state: DialogueState) -> DialogueState:
-        if state.flow:
-            state = self._remember(state, "menu")
         return state.but(flow=None, step=None, trail=())
 
     def finish(self, state: DialogueState, ending: str) -> Result:
         lang = language_of(state.language)
-        if state.flow:
-            state = self._remember(state, ending)
         state = state.but(flow=None, step=None, trail=())
         if ending == "solved":
             state = self._drop_stale_pause(state).but(asked_more=True)
@@ -191,11 +193,11 @@ class Engine:
             buttons = [
                 Button(
                     c.title.get(lang),
-                    format_payload("choose", step=ref, to=c.next),
+                    format_payload("choose", step=ref, to=c.next, c=str(i)),
                     role_of(c.title.da) or role_of(c.title.en),
                     (c.title.get(other(lang)), *c.words.all()),
                 )
-                for c in step.choices
+                for i, c in enumerate(step.choices)
             ]
             buttons.append(self._button("ementor", lang, "talk_to_human", role="nav"))
         elif step.kind == "check":
@@ -238,9 +240,20 @@ class Engine:
             return state.but(paused=(*others, (state.flow, state.step)))
         return state
 
-    def _remember(self, state: DialogueState, outcome: str) -> DialogueState:
-        entry = {"flow": state.flow or "", "step": state.step or "", "outcome": outcome}
+    def _shown(self, state: DialogueState, outcome: str) -> DialogueState:
+        """Remember a step shown to the citizen (for the eMentor who may take over); `outcome` is "shown", or
+        the ending an end step leads to."""
+        entry = {"flow": state.flow or "", "step": state.step or "", "outcome": outcome, "answer": ""}
         return state.but(tried=(*state.tried, entry)[-MAX_TRIED:])
+
+    def _answered(self, state: DialogueState, outcome: str, answer: str) -> DialogueState:
+        """The citizen's answer to the step on screen, kept on that step's entry."""
+        for index in range(len(state.tried) - 1, -1, -1):
+            entry = state.tried[index]
+            if entry.get("flow") == state.flow and entry.get("step") == state.step:
+                answered = {**entry, "outcome": outcome, "answer": answer or outcome}
+                return state.but(tried=(*state.tried[:index], answered, *state.tried[index + 1 :]))
+        return state
 
     def _follow_button(self, state: DialogueState, u: Understanding) -> DialogueState:
         """A button names the step it belongs to: act on that step, even if the citizen scrolled back."""
@@ -259,24 +272,20 @@ class Engine:
             message = self.render_step(flow, step, state.language)
             return Result(state, [message], "repeated", asked=self.step_asked(flow, step, message))
         if step.kind == "check" and u.intent in ("affirm", "deny"):
-            return self.go(
-                state,
-                flow,
-                (step.ok if u.intent == "affirm" else step.fail) or "escalate",
-                "worked" if u.intent == "affirm" else "failed",
-            )
+            outcome = "worked" if u.intent == "affirm" else "failed"
+            return self.go(state, flow, (step.ok if u.intent == "affirm" else step.fail) or "escalate", outcome)
         if step.kind == "next" and u.intent in ("affirm", "next"):
-            return self.go(state, flow, step.next or "solved", "advanced")
+            return self.go(state, flow, step.next or "solved", "advanced", answer="next")
         if step.kind == "choices" and u.intent == "choose":
-            targets = [c.next for c in step.choices]
-            target = u.entities.get("to")
-            if target in targets:
-                return self.go(state, flow, target, "chose")
+            index = _chosen(step, u.entities.get("c", ""), u.entities.get("to", ""))
+            if index is not None:
+                return self.go(state, flow, step.choices[index].next, "chose", answer=f"choice:{index}")
         if step.kind == "choices" and u.intent in ("affirm", "deny"):  # a yes or no the model heard
             wanted = "yes" if u.intent == "affirm" else "no"
-            fitting = [c.next for c in step.choices if (role_of(c.title.da) or role_of(c.title.en)) == wanted]
+            fitting = [i for i, c in enumerate(step.choices) if (role_of(c.title.da) or role_of(c.title.en)) == wanted]
             if len(fitting) == 1:
-                return self.go(state, flow, fitting[0], "chose")
+                index = fitting[0]
+                return self.go(state, flow, step.choices[index].next, "chose", answer=f"choice:{index}")
         return None
 
     def _small_talk_in_flow(self, state: DialogueState, current: Step, u: Understanding) -> Result:
@@ -376,6 +385,14 @@ class Engine:
             return Result(state, [Outbound(self.ui.text("stopped", lang))], "stopped")
         state = self._pause(state).but(flow=None, step=None, trail=())
         return self.menu(state, "menu")
+
+
+def _chosen(step: Step, index: str, target: str) -> int | None:
+    """Which choice a pressed button means: its number (two choices may lead to the same step), else the
+    first choice leading to `target` (a button from before choices were numbered)."""
+    if index.isdigit() and int(index) < len(step.choices) and step.choices[int(index)].next == target:
+        return int(index)
+    return next((i for i, c in enumerate(step.choices) if c.next == target), None)
 
 
 def requested_language(u: Understanding, current: str) -> str | None:

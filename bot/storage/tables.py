@@ -32,6 +32,7 @@ turns = Table(
     Column("step", String(64)),
     Column("outcome", String(32), nullable=False),
     Column("replies", Integer, nullable=False),
+    Column("shown", Text, nullable=False, server_default="[]"),  # what the bot replied, JSON (migration 0004)
 )
 
 # Channel message ids already handled, so a re-delivered update (Telegram retries) is processed once.
@@ -71,6 +72,43 @@ ementors = Table(
     Column("online_until", DateTime(timezone=True)),
     Column("active", Integer, nullable=False, server_default="1"),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("username", String(40), unique=True),  # console login (migration 0004)
+    Column("password_hash", String(200)),  # Argon2; NULL: no console login
+    Column("role", String(16), nullable=False, server_default="ementor"),  # ementor | admin
+)
+
+# A console login: the cookie holds a random value, the table only its SHA-256. Idle and absolute expiry are
+# measured from seen_at and created_at (consoles settings).
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("ementor_id", _ID, nullable=False, index=True),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)
+
+# Failed logins per account and per (hashed) address, for throttling.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(80), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("first_at", DateTime(timezone=True), nullable=False),
+    Column("locked_until", DateTime(timezone=True)),
+)
+
+# What eMentors and admins did, in order; the consoles can read it but never change it.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("actor_id", _ID),
+    Column("action", String(40), nullable=False),
+    Column("subject", String(80), nullable=False, server_default=""),
+    Column("detail", Text, nullable=False, server_default="{}"),
 )
 
 # Time an eMentor cannot serve at a location: `places` fewer places in the slots it overlaps (NULL: all).
@@ -114,6 +152,8 @@ bookings = Table(
     Column("calendar_key", String(40), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("marked_by", _ID),  # the eMentor who marked attendance (migration 0004)
+    Column("marked_at", DateTime(timezone=True)),
     Index("bookings_owner", "channel", "sender"),
     Index(
         "bookings_one_per_place",
@@ -142,6 +182,9 @@ handovers = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("taken_at", DateTime(timezone=True)),
     Column("ended_at", DateTime(timezone=True)),
+    Column("notes", Text, nullable=False, server_default=""),  # the eMentors' private notes (migration 0004)
+    Column("outcome", String(24)),  # solved | booked | borgerservice | other
+    Column("ended_by", String(40)),  # "ementor:<id>" | "citizen" | "timeout" | "offline"
     Index(
         "handovers_one_open",
         "channel",

@@ -53,8 +53,11 @@ async def test_a_booking_after_a_failed_flow_tells_the_group_what_to_prepare(cli
     await say(client, "anna", "20 30 40 50")
     [line] = await group_lines(store)
     assert line.startswith("📅 Ny booking") and "torsdag den 4. december kl. 10.30" in line
-    assert "Sprog: dansk. Emne: MitID virker ikke. Prøvet: what_wrong (started), " in line
-    assert "borgerservice (failed). Gik i stå ved: borgerservice." in line  # where it stopped working
+    # the steps in the bot's own words, each with the answer given: the eMentor sees what was tried
+    assert "Sprog: dansk. Emne: MitID virker ikke. Prøvet: «Hvad er problemet?» → Jeg har glemt PIN-koden; " in line
+    assert "«Det kræver et pas med chip. Har du det?» → Ja, et pas med chip; " in line
+    assert "«Ring til MitID Support på 33 98 00 10» → det virkede ikke; " in line
+    assert "Gik i stå ved: Ring til MitID Support på 33 98 00 10." in line  # the last step that did not work
     assert line.endswith(" Fornavn: Anna.") and "20304050" not in line  # not a call-back: no number
     assert "spærret" not in line  # never the citizen's words
 

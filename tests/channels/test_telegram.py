@@ -82,10 +82,23 @@ async def oracle(client: Client, sender: str, text: str) -> list[Outbound]:
     return replies
 
 
+class StoredKey:
+    """Stands for the short key a payload over Telegram's 64 bytes is sent as (its text is in the database)."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and other.startswith("#") and 0 < len(other.encode()) <= 64
+
+    def __repr__(self) -> str:
+        return "StoredKey()"
+
+
 def as_telegram(chat_id: int, message: Outbound) -> dict[str, Any]:
     call: dict[str, Any] = {"chat_id": chat_id, "text": message.text}
-    rows = [[{"text": link.title, "url": link.url}] for link in message.links]
-    rows += [[{"text": b.title, "callback_data": b.payload}] for b in message.buttons]
+    rows: list[list[dict[str, Any]]] = [[{"text": link.title, "url": link.url}] for link in message.links]
+    rows += [
+        [{"text": b.title, "callback_data": b.payload if len(b.payload.encode()) <= 64 else StoredKey()}]
+        for b in message.buttons
+    ]
     if rows:
         call["reply_markup"] = {"inline_keyboard": rows}
     return call

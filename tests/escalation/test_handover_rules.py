@@ -13,6 +13,7 @@ from bot.core.ports import Tx
 from bot.delivery.outbox import messages_of
 from bot.escalation import accounts, handover, timeouts
 from bot.escalation.availability import unavailable_because
+from bot.flows.loader import load_flows
 from bot.flows.topic import Topic
 from bot.storage.store import Store
 from tests.booking.helpers import booking_settings
@@ -20,7 +21,14 @@ from tests.conftest import app_settings
 
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 GROUP = -1001
-TOPIC = Topic("mitid_login_problem", ({"step": "app", "outcome": "failed"},))
+TOPIC = Topic(
+    "mitid_login_problem",
+    (
+        {"step": "what_wrong", "outcome": "chose", "answer": "choice:0"},
+        {"step": "pin", "outcome": "failed", "answer": "failed"},
+    ),
+)
+FLOW = load_flows([app_settings().conversation.flows])["mitid_login_problem"]
 
 
 def settings() -> Settings:
@@ -35,7 +43,7 @@ async def outbox(store: Store, recipient: str) -> list[dict[str, Any]]:
 
 async def queue(store: Store, sender: str, now: datetime = NOW) -> dict[str, Any]:
     async def work(tx: Tx) -> dict[str, Any]:
-        row, _ = await handover.request(tx, settings(), now, "rest", sender, "da", TOPIC, "MitID")
+        row, _ = await handover.request(tx, settings(), now, "rest", sender, "da", TOPIC, FLOW)
         return row
 
     return await store.transaction(work)
@@ -173,7 +181,11 @@ async def test_notices_hold_no_citizen_text_or_sender(store: Store) -> None:
     notices = await store.transaction(lambda tx: tx.fetch("SELECT kind, body FROM notices ORDER BY id"))
     assert [n["kind"] for n in notices] == ["handover", "handover_taken", "handover_ended"]
     body = json.loads(notices[0]["body"])
-    assert body["topic"] == "mitid_login_problem" and body["failed_at"] == "app" and body["language"] == "da"
+    assert body["topic"] == "mitid_login_problem" and body["failed_at"] == "pin" and body["language"] == "da"
+    request_line = messages_of((await outbox(store, str(GROUP)))[0]["body"])[0].text
+    assert "venter: MitID virker ikke." in request_line  # the topic's title, not its intent name
+    assert "Prøvet: «Hvad er problemet?» → Jeg har glemt PIN-koden; «" in request_line  # the bot's words, answers
+    assert "» → det virkede ikke. Gik i stå ved: " in request_line
     for text in [n["body"] for n in notices] + [
         messages_of(o["body"])[0].text for o in await outbox(store, str(GROUP))
     ]:

@@ -1,0 +1,167 @@
+"""Console logins: Argon2 passwords, sessions in the database, CSRF tokens, and throttled failed logins.
+
+A session is a random value in a cookie; the table keeps only its SHA-256, with the account, a CSRF token and
+when it was made and last used, so any bot process can check it, and a leaked table opens no session. It ends
+after `session_idle_minutes` without use and after `session_max_hours` whatever happens. Failed logins are
+counted per account and per address (the address kept only as a keyed hash); after `login_max_failures` in a
+row both are paused for `login_lock_minutes`, and the pause is logged, with neither the name typed nor the
+address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from bot.config import ConsoleSettings
+from bot.core.ports import Tx
+from bot.escalation import accounts
+from bot.escalation.accounts import EmentorRow
+
+log = logging.getLogger(__name__)
+_HASHER = PasswordHasher()
+# an Argon2 hash of nothing anyone types: checked when the account does not exist, so both cost the same
+_DUMMY = _HASHER.hash(secrets.token_urlsafe(16))
+MIN_PASSWORD = 10
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"a password is at least {MIN_PASSWORD} characters")
+    return _HASHER.hash(password)
+
+
+def password_matches(stored: str | None, password: str) -> bool:
+    try:
+        return _HASHER.verify(stored or _DUMMY, password[:1000]) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Session:
+    user: EmentorRow
+    csrf: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user["role"] == "admin"
+
+
+async def open_session(tx: Tx, user: EmentorRow, now: datetime) -> str:
+    """A new session for `user`; the value for the cookie (only its hash is stored)."""
+    value = secrets.token_urlsafe(32)
+    await tx.execute(
+        "INSERT INTO console_sessions (id, ementor_id, csrf, created_at, seen_at)"
+        " VALUES (:id, :user, :csrf, :now, :now)",
+        id=_digest(value),
+        user=user["id"],
+        csrf=secrets.token_urlsafe(24),
+        now=now,
+    )
+    return value
+
+
+async def session_of(tx: Tx, value: str, settings: ConsoleSettings, now: datetime) -> Session | None:
+    """The live session behind a cookie value (its last use moved to `now`), or None."""
+    if not value or len(value) > 100:
+        return None
+    rows = await tx.fetch(
+        "SELECT ementor_id, csrf, created_at, seen_at FROM console_sessions WHERE id = :id", id=_digest(value)
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    idle = now - row["seen_at"] > timedelta(minutes=settings.session_idle_minutes)
+    old = now - row["created_at"] > timedelta(hours=settings.session_max_hours)
+    user = await accounts.by_id(tx, int(row["ementor_id"]))
+    if idle or old or user is None or not user["active"]:
+        await close_session(tx, value)
+        return None
+    await tx.execute("UPDATE console_sessions SET seen_at = :now WHERE id = :id", now=now, id=_digest(value))
+    return Session(user, str(row["csrf"]))
+
+
+async def close_session(tx: Tx, value: str) -> None:
+    await tx.execute("DELETE FROM console_sessions WHERE id = :id", id=_digest(value))
+
+
+async def close_sessions_of(tx: Tx, ementor_id: int) -> None:
+    """Every login of an account ends (its password changed, or it was disabled)."""
+    await tx.execute("DELETE FROM console_sessions WHERE ementor_id = :id", id=ementor_id)
+
+
+def csrf_ok(session: Session, given: str | None) -> bool:
+    return given is not None and hmac.compare_digest(session.csrf.encode(), given.encode()[:200])
+
+
+# ---- throttling ---------------------------------------------------------------------------------------------
+def throttle_keys(username: str, address: str, secret: str) -> tuple[str, str]:
+    """The counters a login attempt counts against: the account, and the address (a keyed hash of it)."""
+    hashed = hmac.new(secret.encode(), address.encode(), hashlib.sha256).hexdigest()[:40]
+    return f"account:{username.strip().lower()[:40]}", f"address:{hashed}"
+
+
+async def locked_until(tx: Tx, keys: tuple[str, ...], now: datetime) -> datetime | None:
+    """When the latest pause on any of `keys` ends, if one is running."""
+    found: list[datetime] = []
+    for key in keys:
+        rows = await tx.fetch("SELECT locked_until FROM login_failures WHERE key = :key", key=key)
+        if rows and rows[0]["locked_until"] is not None and rows[0]["locked_until"] > now:
+            found.append(rows[0]["locked_until"])
+    return max(found) if found else None
+
+
+async def failed(tx: Tx, keys: tuple[str, ...], settings: ConsoleSettings, now: datetime) -> None:
+    """Count a failed login against each key; pause the key when it reaches the limit."""
+    window = timedelta(minutes=settings.login_lock_minutes)
+    for key in keys:
+        rows = await tx.fetch("SELECT failures, first_at FROM login_failures WHERE key = :key", key=key)
+        if not rows or now - rows[0]["first_at"] > window:
+            await tx.execute("DELETE FROM login_failures WHERE key = :key", key=key)
+            await tx.execute(
+                "INSERT INTO login_failures (key, failures, first_at) VALUES (:key, 1, :now)", key=key, now=now
+            )
+            count = 1
+        else:
+            count = int(rows[0]["failures"]) + 1
+            await tx.execute("UPDATE login_failures SET failures = :n WHERE key = :key", n=count, key=key)
+        if count >= settings.login_max_failures:
+            await tx.execute(
+                "UPDATE login_failures SET locked_until = :until WHERE key = :key", until=now + window, key=key
+            )
+            log.warning("console login paused for %d min after %d failures (%s)", window.seconds // 60, count,
+                        key.split(":", 1)[0])  # fmt: skip
+
+
+async def succeeded(tx: Tx, keys: tuple[str, ...]) -> None:
+    for key in keys:
+        await tx.execute("DELETE FROM login_failures WHERE key = :key", key=key)
+
+
+async def login(
+    tx: Tx, username: str, password: str, address: str, secret: str, settings: ConsoleSettings, now: datetime
+) -> tuple[str | None, datetime | None]:
+    """(cookie value, None) for a right login; (None, pause end) when paused; (None, None) when wrong."""
+    keys = throttle_keys(username, address, secret)
+    paused = await locked_until(tx, keys, now)
+    if paused is not None:
+        return None, paused
+    user = await accounts.by_username(tx, username) if username.strip() else None
+    stored = await accounts.password_hash_of(tx, user["id"]) if user is not None else None
+    if user is None or not password_matches(stored, password):
+        await failed(tx, keys, settings, now)
+        return None, await locked_until(tx, keys, now)
+    await succeeded(tx, keys)
+    return await open_session(tx, user, now), None
