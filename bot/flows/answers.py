@@ -12,7 +12,7 @@ from bot.core.text import fold
 from bot.flows.loader import read_mapping_file
 from bot.nlu.normalize import tokenize
 
-LISTS = ("yes", "no", "filler", "ordinal_filler", "stopwords", "frustrated")
+LISTS = ("yes", "no", "filler", "ordinal_filler", "stopwords", "frustrated", "clause_breaks")
 
 
 def folded(text: str) -> str:
@@ -29,6 +29,7 @@ class AnswerWords:
     stopwords: frozenset[str] = frozenset()
     frustrated: frozenset[str] = frozenset()  # words and phrases of an outburst ("lort", "virker stadig ikke")
     buttons: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the bot's own buttons: typed words
+    clause_breaks: frozenset[str] = frozenset()  # "så", "men", "hellere": what follows is what they want
 
 
 def load_answers(path: Path) -> AnswerWords:
@@ -54,5 +55,5 @@ def load_answers(path: Path) -> AnswerWords:
     lists = {key: words(key) for key in LISTS}
     return AnswerWords(
         lists["yes"], lists["no"], lists["filler"], ordinals, lists["ordinal_filler"], lists["stopwords"],
-        lists["frustrated"], buttons,
+        lists["frustrated"], buttons, lists["clause_breaks"],
     )  # fmt: skip

@@ -13,6 +13,10 @@ the label itself without æøå. `match_answer` tries, in order:
 4. the words that single one button out, in either language and with typos ("android", "spæret" for
    "spærret", "larkevej" for "Lærkevej", "del tid" for "deltid").
 
+A message that says several things ("jeg kan ikke komme, så aflys", "ikke aflyse, flytte", "that's better,
+yes") is answered by its last part when that part alone names a button or says plainly yes or no (and nothing
+before it says the opposite): what a citizen wants comes last; the reasons come first.
+
 A guess is never made between two buttons that fit equally well: then nothing fits, and the question is
 asked again. The words of each kind live in flows/ui/answers.yml.
 """
@@ -69,6 +73,36 @@ def answer_polarity(text: str, words: AnswerWords) -> str | None:
     return None
 
 
+def _plain_polarity(typed: list[str], words: AnswerWords) -> str | None:
+    """ "yes" or "no" for words that are only yes-, no- and filler words; else None."""
+    content = [t for t in typed if t not in words.filler]
+    if not content or not all(t in words.yes or t in words.no for t in content):
+        return None
+    return "no" if any(t in words.no for t in content) else "yes"
+
+
+def _opposite(polarity: str) -> str:
+    return "no" if polarity == "yes" else "yes"
+
+
+_BREAK = re.compile(r"[,;:.!?]+")
+
+
+def _last_part(text: str, words: AnswerWords) -> list[str] | None:
+    """The words after the last comma, full stop or clause break ("så", "men", "hellere"); None for a message
+    in one part."""
+    parts: list[list[str]] = [[]]
+    for piece in _BREAK.split(text[:300]):
+        for token in tokens(piece):
+            if token in words.clause_breaks:
+                parts.append([])
+            else:
+                parts[-1].append(token)
+        parts.append([])
+    filled = [p for p in parts if p]
+    return filled[-1] if len(filled) > 1 else None
+
+
 def ordinal(text: str, words: AnswerWords) -> str | None:
     """ "1", "2" … or "last" for "2", "nr. 2", "den anden", "the second one", "sidste"; else None."""
     content = [t for t in tokens(text) if t not in words.ordinal_filler]
@@ -88,6 +122,16 @@ def match_answer(text: str, buttons: Sequence[Button], words: AnswerWords) -> Ma
     whole = _whole_label(typed, buttons, words)
     if whole is not None:
         return whole
+    last = _last_part(text, words)
+    if last is not None:
+        said = _whole_label(last, buttons, words) or _by_label(last, buttons, words)
+        if said is not None and said.how == "label":
+            return said
+        polarity = _plain_polarity(last, words)
+        if polarity is not None and _opposite(polarity) not in {_plain_polarity([t], words) for t in typed}:
+            fitting = [i for i, b in enumerate(buttons) if b.role == polarity]
+            if len(fitting) == 1:
+                return Match(fitting[0], polarity)
     polarity = answer_polarity(text, words)
     if polarity is not None:
         fitting = [i for i, b in enumerate(buttons) if b.role == polarity]

@@ -90,3 +90,26 @@ def test_a_sentence_holding_a_whole_label_picks_it(words: AnswerWords) -> None:
     buttons = [Button("Jeg kan ikke komme", "/cant"), Button("Flyt mødet", "/move")]
     assert chosen("Jeg kan ikke komme jeg er syg", buttons, words) == "/cant"
     assert chosen("hvor lang tid tager det", [Button("Næste", "/next", "yes", ("Next",))], words) is None
+
+
+CANCEL = [
+    Button("Ja, aflys tiden", "/cancel_confirm", "yes", ("Yes, cancel the time", "aflys den", "cancel it")),
+    Button("Nej, behold tiden", "/keep", "no", ("No, keep the time", "behold den")),
+    Button("Flyt tiden i stedet", "/move", words=("Move the time instead", "flytte", "flyt den", "move it")),
+]
+
+
+@pytest.mark.parametrize(
+    ("typed", "payload"),
+    [("jeg kan ikke komme, så aflys", "/cancel_confirm"), ("I can't come so cancel it", "/cancel_confirm"),
+     ("ikke aflyse, flytte", "/move"), ("nej jeg vil hellere flytte", "/move"), ("no, rather move it", "/move"),
+     ("nej, behold den", "/keep"), ("hmm, ja", "/cancel_confirm")],
+)  # fmt: skip
+def test_what_comes_last_is_what_they_want(typed: str, payload: str, words: AnswerWords) -> None:
+    """Reasons first, the wish last: the "ikke" in "jeg kan ikke komme, så aflys" is not a no to cancelling."""
+    assert chosen(typed, CANCEL, words) == payload
+
+
+@pytest.mark.parametrize("typed", ["det passer fint", "that's better, yes", "yea", "hmm okay, ja tak"])
+def test_a_yes_said_last_confirms(typed: str, words: AnswerWords) -> None:
+    assert chosen(typed, CONFIRM, words) == "/book_confirm"
