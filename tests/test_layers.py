@@ -26,7 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "dialogue": {"core", "flows", "nlu"},
     "channels": {"core", "config", "delivery"},
     "handlers": {"core", "config", "flows", "booking", "escalation"},
-    "api": {"core", "config", "nlu", "booking", "escalation", "delivery"},
+    "api": {"core", "config", "nlu", "flows", "booking", "escalation", "delivery", "consoles"},
     "web": {"core", "config", "booking"},
     "consoles": {"core", "config", "flows", "delivery", "booking", "escalation"},
 }

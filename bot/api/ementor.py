@@ -1,8 +1,10 @@
 """The eMentors' JSON API under /api/ementor/: presence, the notice feed, hand-overs, bookings, blocks.
 
-The web consoles to come build on it; today a script or curl can use it. Every request carries an account's
-token (`Authorization: Bearer …`, from `ementor mentor add`); without a valid one the answer is 401 and the
-same 401 whether or not the account exists. Each request runs in one transaction of its own, the account
+The consoles' pages use it from the browser, and a script or curl can use it. A request carries an account's
+token (`Authorization: Bearer …`, from `ementor mentor add`) or a console login's session cookie; a request
+that changes something on a session must also carry the session's CSRF token in `X-CSRF-Token` (a page of
+another site can make the browser send the cookie, but cannot read the token). Without either the answer is
+401, and the same 401 whether or not the account exists. Each request runs in one transaction of its own, the account
 check included. Every input is checked (bad JSON, wrong types, huge text → 400) and errors are JSON in the
 REST channel's shape: {"status": "failure", "message": …, "code": …}.
 
@@ -23,6 +25,7 @@ from bot.booking import blocks, bookings
 from bot.booking.bookings import BookingRow
 from bot.booking.places import find_location
 from bot.config import Settings
+from bot.consoles import auth
 from bot.core.clock import COPENHAGEN, Clock, utc_now
 from bot.core.ports import ConversationStore, StorageUnavailable, Tx
 from bot.core.statuses import ATTENDANCE, BookingStatus, HandoverStatus, OutboxStatus
@@ -118,13 +121,25 @@ def endpoint(fn: Endpoint) -> Callable[[web.Request], Awaitable[web.Response]]:
         app = request.app
 
         async def work(tx: Tx) -> web.Response:
+            now = app[CLOCK_KEY]()
             me = await accounts.authenticate(tx, token) if token else None
+            if me is None and not token:
+                session = await auth.session_of(
+                    tx, request.cookies.get(auth.COOKIE, ""), app[SETTINGS_KEY].console, now
+                )
+                if (
+                    session is not None
+                    and request.method != "GET"
+                    and not auth.csrf_ok(session, request.headers.get(auth.CSRF_HEADER))
+                ):
+                    return failure(403, "The page is out of date: reload it and try again.")
+                me = session.user if session is not None else None
             if me is None:
                 return failure(401, "A valid eMentor token is needed (Authorization: Bearer …).")
             if bad_body:
                 return failure(400, bad_body)
             try:
-                return await fn(Call(request, tx, me, body, app[SETTINGS_KEY], app[CLOCK_KEY]()))
+                return await fn(Call(request, tx, me, body, app[SETTINGS_KEY], now))
             except ApiError as exc:
                 return failure(exc.status, exc.message)
 

@@ -30,6 +30,9 @@ _HASHER = PasswordHasher()
 # an Argon2 hash of nothing anyone types: checked when the account does not exist, so both cost the same
 _DUMMY = _HASHER.hash(secrets.token_urlsafe(16))
 MIN_PASSWORD = 10
+COOKIE = "ementor_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf"
 
 
 def hash_password(password: str) -> str:

@@ -33,6 +33,7 @@ turns = Table(
     Column("outcome", String(32), nullable=False),
     Column("replies", Integer, nullable=False),
     Column("shown", Text, nullable=False, server_default="[]"),  # what the bot replied, JSON (migration 0004)
+    Index("turns_conversation", "channel", "sender", "id"),  # a hand-over's transcript (migration 0004)
 )
 
 # Channel message ids already handled, so a re-delivered update (Telegram retries) is processed once.

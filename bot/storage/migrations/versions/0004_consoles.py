@@ -56,9 +56,11 @@ def upgrade() -> None:
         table.add_column(sa.Column("ended_by", sa.String(40)))  # "ementor:<id>", "citizen", "timeout", "offline"
     with op.batch_alter_table("turns") as table:
         table.add_column(sa.Column("shown", sa.Text, nullable=False, server_default="[]"))  # the bot's reply, JSON
+    op.create_index("turns_conversation", "turns", ["channel", "sender", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("turns_conversation", table_name="turns")
     with op.batch_alter_table("turns") as table:
         table.drop_column("shown")
     with op.batch_alter_table("handovers") as table:
