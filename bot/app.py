@@ -14,6 +14,8 @@ from bot.api import ementor, model_parse
 from bot.channels import rest, socketio
 from bot.channels.telegram import webhook as telegram_webhook
 from bot.config import Settings
+from bot.consoles import admin_pages, ementor_pages, events
+from bot.consoles import web as console_web
 from bot.core.clock import Clock, utc_now
 from bot.delivery.worker import DeliveryWorker
 from bot.nlu.classifier import IntentModel
@@ -39,6 +41,11 @@ def build_app(
     model_parse.add_routes(app)
     ementor.add_routes(app, runtime.store, settings, clock)  # the eMentors' JSON API under /api/ementor/
     calendar.add_routes(app, runtime.store, settings, clock)  # GET /calendar/{key}.ics
+    # the consoles: /login, /logout, the eMentor pages under /ementor/ (live over /ementor/events), /admin/
+    console_web.setup(app, runtime.store, settings, clock, runtime.engine.flows)
+    ementor_pages.add_routes(app)
+    events.add_routes(app)
+    admin_pages.add_routes(app)
     rest.add_routes(app, rest.RestChannel(bot, apology, runtime.mailbox))
     webchat = socketio.add_routes(app, bot, apology, settings.socketio.cors_allowed_origins, settings.server.base_url())
     # only with EMENTOR_TELEGRAM_TOKEN set; the eMentors' group is handled by the desk

@@ -26,6 +26,7 @@ CONFIG_VERSION = 1
 SECRET_ENV = {
     "telegram_token": "EMENTOR_TELEGRAM_TOKEN",
     "telegram_webhook_secret": "EMENTOR_TELEGRAM_WEBHOOK_SECRET",
+    "console_secret": "EMENTOR_CONSOLE_SECRET",
 }
 
 
@@ -214,6 +215,8 @@ class Settings:
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     telegram_token: str | None = field(default=None, metadata={"secret": True})
     telegram_webhook_secret: str | None = field(default=None, metadata={"secret": True})
+    # keys the hash of a console login's address (login throttling): the same in every bot process
+    console_secret: str | None = field(default=None, metadata={"secret": True})
 
 
 Bounds = tuple[float, float]  # a number setting's range, kept on its own field: field(metadata={"range": …})

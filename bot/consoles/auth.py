@@ -10,6 +10,7 @@ address.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -21,7 +22,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from bot.config import ConsoleSettings
-from bot.core.ports import Tx
+from bot.core.ports import ConversationStore, Tx
 from bot.escalation import accounts
 from bot.escalation.accounts import EmentorRow
 
@@ -154,17 +155,36 @@ async def succeeded(tx: Tx, keys: tuple[str, ...]) -> None:
 
 
 async def login(
-    tx: Tx, username: str, password: str, address: str, secret: str, settings: ConsoleSettings, now: datetime
+    store: ConversationStore,
+    username: str,
+    password: str,
+    address: str,
+    secret: str,
+    settings: ConsoleSettings,
+    now: datetime,
 ) -> tuple[str | None, datetime | None]:
-    """(cookie value, None) for a right login; (None, pause end) when paused; (None, None) when wrong."""
+    """(cookie value, None) for a right login; (None, pause end) when paused; (None, None) when wrong.
+
+    Three steps, so the slow Argon2 check (tens of milliseconds, on purpose) runs in a thread and outside any
+    transaction: nothing waits on a database lock while a password is checked."""
     keys = throttle_keys(username, address, secret)
-    paused = await locked_until(tx, keys, now)
+
+    async def look_up(tx: Tx) -> tuple[datetime | None, EmentorRow | None, str | None]:
+        paused = await locked_until(tx, keys, now)
+        user = await accounts.by_username(tx, username) if username.strip() and paused is None else None
+        stored = await accounts.password_hash_of(tx, user["id"]) if user is not None else None
+        return paused, user, stored
+
+    paused, user, stored = await store.transaction(look_up)
     if paused is not None:
         return None, paused
-    user = await accounts.by_username(tx, username) if username.strip() else None
-    stored = await accounts.password_hash_of(tx, user["id"]) if user is not None else None
-    if user is None or not password_matches(stored, password):
-        await failed(tx, keys, settings, now)
-        return None, await locked_until(tx, keys, now)
-    await succeeded(tx, keys)
-    return await open_session(tx, user, now), None
+    right = await asyncio.to_thread(password_matches, stored, password)
+
+    async def settle(tx: Tx) -> tuple[str | None, datetime | None]:
+        if user is None or not right:
+            await failed(tx, keys, settings, now)
+            return None, await locked_until(tx, keys, now)
+        await succeeded(tx, keys)
+        return await open_session(tx, user, now), None
+
+    return await store.transaction(settle)

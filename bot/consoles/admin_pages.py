@@ -1,0 +1,20 @@
+"""The admin console under /admin/: admins only (an eMentor's session gets 403 on every page here).
+
+Today it lists the accounts; the admin console's training-data, content and statistics pages build on it.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.consoles.web import Page, console
+from bot.escalation import accounts
+
+
+async def accounts_page(page: Page) -> web.Response:
+    return page.render("admin_accounts.html", accounts=await accounts.list_ementors(page.tx))
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/admin", console(accounts_page, role="admin"))
+    app.router.add_get("/admin/", console(accounts_page, role="admin"))
