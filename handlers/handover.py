@@ -1,10 +1,12 @@
 """The citizen's side of a live hand-over: asking for a person, waiting in the queue, talking, leaving.
 
 `talk_to_human` queues the citizen when an eMentor is online and it is a working hour, and otherwise starts
-the booking flow with one line saying why. The hook `in_handover` runs before anything else in a turn: while
-a citizen waits, what they write is kept for the eMentor and the bot answers with the queue position (at
-most once a minute, so a citizen writing several lines is not flooded); while an eMentor has the
-conversation, everything goes to the eMentor and the bot says nothing at all.
+the booking flow with one line saying why. The hook `in_handover` runs before anything else in a turn:
+while a citizen waits, what they write is kept for the eMentor and acknowledged (with the queue position at
+most once a minute, so a citizen writing several lines is not flooded) — never an empty reply; while an
+eMentor has the conversation, everything goes to the eMentor and the bot says nothing at all, except to end
+it when the citizen presses "Afslut samtalen" or types it ("stop", "afslut", "end chat": flows/ui/handover.yml),
+and to say so when a message was not passed on because it looked like a CPR number or a password.
 """
 
 from __future__ import annotations
@@ -40,11 +42,11 @@ async def _booking(ctx: Context, state: DialogueState, u: Understanding, intro: 
     return Result(result.state, [intro, *result.messages], result.outcome, result.private)
 
 
-async def _position(ctx: Context, state: DialogueState, row: HandoverRow, key: str) -> Outbound:
+async def _position(ctx: Context, state: DialogueState, row: HandoverRow, key: str, before: str = "") -> Outbound:
+    """The queue position and an honest wait (phrase `key`), after `before` when given; kept in the transcript."""
     language = ctx.language(state)
-    position = await handover.queue_position(ctx.tx, row)
-    minutes = await handover.wait_minutes(ctx.tx, ctx.settings, ctx.now, position)
-    text = handover.phrases(ctx.settings).get(key, language, position=position, minutes=minutes)
+    line = await handover.queue_line(ctx.tx, ctx.settings, ctx.now, {**row, "language": language}, key)
+    text = f"{before} {line}" if before else line
     await handover.note(ctx.tx, int(row["id"]), "bot", text, ctx.now)
     return Outbound(text, _queue_buttons(ctx, language))
 
@@ -80,13 +82,15 @@ async def in_handover(ctx: Context, state: DialogueState, u: Understanding) -> R
         return state.but(handover=False)
     p = handover.phrases(ctx.settings)
     language = ctx.language(state)
+    typed = parse_payload(u.text) is None
     if row["status"] == HandoverStatus.ACTIVE:
-        if u.intent == "leave_queue":  # the citizen's own "end" button
+        if u.intent == "leave_queue" or (typed and handover.says_end(ctx.settings, u.text)):  # "Afslut samtalen"
             await handover.leave(ctx.tx, ctx.settings, ctx.now, row)
             menu = ctx.engine.menu(state, "handover_ended")
             return Result(menu.state, [Outbound(p.get("ended_by_you", language)), *menu.messages], menu.outcome)
-        await handover.citizen_says(ctx.tx, ctx.settings, ctx.now, row, u.text)
-        return Result(state, [], "relayed", private=True)
+        if await handover.citizen_says(ctx.tx, ctx.settings, ctx.now, row, u.text) or not u.text.strip():
+            return Result(state, [], "relayed", private=True)
+        return Result(state, [Outbound(p.get("not_relayed", language))], "not_relayed", private=True)
     if u.intent in LEAVE:
         await handover.leave(ctx.tx, ctx.settings, ctx.now, row)
         left = Outbound(p.get("left", language))
@@ -94,13 +98,14 @@ async def in_handover(ctx: Context, state: DialogueState, u: Understanding) -> R
             return await _booking(ctx, state, u, left)
         menu = ctx.engine.menu(state, "left_queue")
         return Result(menu.state, [left, *menu.messages], menu.outcome)
-    typed = parse_payload(u.text) is None
-    if typed:
-        await handover.citizen_says(ctx.tx, ctx.settings, ctx.now, row, u.text)
+    said = ""
+    if typed and u.text.strip():
+        kept = await handover.citizen_says(ctx.tx, ctx.settings, ctx.now, row, u.text)
+        said = p.get("acknowledged" if kept else "not_relayed", language)
     last = await handover.last_note_at(ctx.tx, int(row["id"]), "bot")
-    if u.intent != "talk_to_human" and last is not None and ctx.now - last < QUIET:
-        return Result(state, [], "waiting", private=typed)
-    return Result(state, [await _position(ctx, state, row, "still_waiting")], "waiting", private=typed)
+    if said and u.intent != "talk_to_human" and last is not None and ctx.now - last < QUIET:
+        return Result(state, [Outbound(said, _queue_buttons(ctx, language))], "waiting", private=typed)
+    return Result(state, [await _position(ctx, state, row, "still_waiting", said)], "waiting", private=typed)
 
 
 ACTIONS: dict[str, Handler[Result | None]] = {"talk_to_human": talk_to_human, "leave_queue": leave_queue}

@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict, cast
 
+from bot.booking import audit
 from bot.core.ports import Row, Tx
 from bot.core.statuses import ATTENDANCE, LIVE_BOOKING, BookingStatus, sql_list
 from bot.delivery.outbox import cancel_for_booking
 
 HOLD_MINUTES = 15
+CORRECTION_DAYS = 7  # attendance can be marked (and corrected) until this long after the appointment's end
+MARKS = (*ATTENDANCE, BookingStatus.BOOKED)  # booked: undo a mark
 REFERENCE_ALPHABET = "ACDEFHJKLMNPRTWXY3479"  # no 0/O, 1/I/L look-alikes, no 5/S, 8/B, 2/Z
 
 
@@ -46,9 +49,12 @@ class BookingRow(TypedDict):
     calendar_key: str
     created_at: datetime
     updated_at: datetime
+    marked_by: int | None  # the eMentor account that marked attendance
+    marked_at: datetime | None
 
 
 _COLUMNS = ", ".join(BookingRow.__annotations__)
+_INSERTED = _COLUMNS.removeprefix("id, ").removesuffix(", marked_by, marked_at")
 _LIVE_SQL = f"(status IN {sql_list(LIVE_BOOKING)} OR (status = '{BookingStatus.HELD}' AND created_at > :hold_cutoff))"
 
 
@@ -109,7 +115,7 @@ async def reserve(tx: Tx, request: Request, status: BookingStatus, now: datetime
         reference = new_reference()
         for place in range(request.capacity):
             rows = await tx.fetch(
-                f"INSERT INTO bookings ({_COLUMNS.removeprefix('id, ')}) VALUES (:reference, :kind, :resource,"
+                f"INSERT INTO bookings ({_INSERTED}) VALUES (:reference, :kind, :resource,"
                 " :place, :location, :workshop, :starts_at, :ends_at, :channel, :sender, :language, :topic, :tried,"
                 " :name, :phone, :status, NULL, :calendar_key, :now, :now) ON CONFLICT DO NOTHING RETURNING id",
                 reference=reference,
@@ -260,24 +266,60 @@ async def taken_places(tx: Tx, kind: str, start: datetime, end: datetime, now: d
     return {str(r["resource"]): int(r["n"]) for r in rows}
 
 
-async def mark_attendance(tx: Tx, reference: str, status: BookingStatus, now: datetime) -> BookingRow | None:
-    """An eMentor marks a booking attended or no-show; None for an unknown reference or a booking not live."""
-    if status not in ATTENDANCE:
-        raise ValueError(f"status must be one of {ATTENDANCE}")
+@dataclass(frozen=True)
+class Marked:
+    """What became of an attendance mark: `marked` (row: the booking now), `too_early` (before the appointment's
+    start: the citizen may still come; row: the booking unchanged), `too_late` (more than CORRECTION_DAYS after
+    it), or `unknown` (no such reference, or a booking that is not live: cancelled, moved, held)."""
+
+    outcome: str  # marked | too_early | too_late | unknown
+    row: BookingRow | None
+
+
+async def mark_attendance(
+    tx: Tx, reference: str, status: BookingStatus, now: datetime, ementor_id: int | None
+) -> Marked:
+    """An eMentor marks a booking attended or no-show, or undoes a mark (status `booked`).
+
+    Only from the appointment's start: a no-show marked days before would free nothing yet stop the reminders
+    and hide the time from the citizen's "mine tider". A mark can be corrected (attended ↔ no_show, or back to
+    booked) until CORRECTION_DAYS after the end. Who marked it and when is kept on the booking, and every mark
+    is a line in the audit log."""
+    if status not in MARKS:
+        raise ValueError(f"status must be one of {', '.join(MARKS)}")
     row = await by_reference(tx, reference)
     if row is None or row["status"] not in LIVE_BOOKING:
-        return None
+        return Marked("unknown", None)
+    if now < row["starts_at"]:
+        return Marked("too_early", row)
+    if now > row["ends_at"] + timedelta(days=CORRECTION_DAYS):
+        return Marked("too_late", row)
+    marked = status in ATTENDANCE
     await tx.execute(
-        "UPDATE bookings SET status = :status, updated_at = :now WHERE id = :id", id=row["id"], status=status, now=now
+        "UPDATE bookings SET status = :status, marked_by = :by, marked_at = :at, updated_at = :now WHERE id = :id",
+        id=row["id"],
+        status=status,
+        by=ementor_id if marked else None,
+        at=now if marked else None,
+        now=now,
     )
-    await cancel_for_booking(tx, int(row["id"]))
-    return await by_id(tx, int(row["id"]))
+    if marked:
+        await cancel_for_booking(tx, int(row["id"]))  # the reminders are past by now; none may follow
+    await audit.record(
+        tx, now, ementor_id, "attendance", row["reference"], {"status": str(status), "was": str(row["status"])}
+    )
+    return Marked("marked", await by_id(tx, int(row["id"])))
 
 
 async def list_bookings(
-    tx: Tx, start: datetime | None, end: datetime | None, status: BookingStatus | None
+    tx: Tx,
+    start: datetime | None,
+    end: datetime | None,
+    status: BookingStatus | None,
+    location: str | None = None,
 ) -> list[BookingRow]:
-    """Bookings starting in [start, end) (open ends allowed), optionally of one status, soonest first."""
+    """Bookings starting in [start, end) (open ends allowed), optionally of one status and one location id,
+    soonest first."""
     where = ["1 = 1"]
     params: dict[str, Any] = {}
     if start is not None:
@@ -289,6 +331,9 @@ async def list_bookings(
     if status is not None:
         where.append("status = :status")
         params["status"] = status
+    if location is not None:
+        where.append("location = :location")
+        params["location"] = location
     rows = await tx.fetch(
         f"SELECT {_COLUMNS} FROM bookings WHERE {' AND '.join(where)} ORDER BY starts_at, id", **params
     )

@@ -55,7 +55,7 @@ def notice_body(settings: Settings, row: BookingRow) -> dict[str, Any]:
         "kind": row["kind"],
         "location": row["location"],
         "workshop": row["workshop"],
-        "starts_at": row["starts_at"].isoformat(),
+        "starts_at": row["starts_at"].astimezone(COPENHAGEN).isoformat(),  # as the eMentors read times
         "language": row["language"],
         "channel": row["channel"],
         "topic": row["topic"],

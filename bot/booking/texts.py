@@ -30,7 +30,7 @@ KEYS = (
     "english", "b_yes_book", "b_other_time", "b_later", "b_other_place", "b_skip", "b_my", "b_cancel_or_move",
     "b_cancel", "b_move", "b_yes_cancel", "b_keep", "b_move_instead", "b_book", "b_workshops", "b_join",
     "b_attended", "b_no_show", "notice_booking", "notice_cancelled", "notice_moved",
-    "notice_name", "notice_phone", "nothing",
+    "notice_name", "notice_phone", "nothing", "b_book_new", "b_talk", "cancelled_by_us", "ementor_note",
 )  # fmt: skip
 
 

@@ -1,12 +1,17 @@
 """`ementor mentor …`: eMentor accounts and blocked time from the command line (until the web consoles).
 
-`add` prints the new account's API token once; only its hash is kept, so a lost token means a new account.
-`block` and `unblock` take local (Copenhagen) times as a job centre writes them: "2026-12-03 10:00".
+`add` prints the new account's API token once; only its hash is kept, so a lost or leaked token is replaced
+with `token NAME` (the old one stops at once). Names are unique: a second "Anna Hansen" is refused, so a
+citizen and a colleague never mistake one eMentor for another. `disable NAME` stops an account (no API, no
+Telegram group, no console login; it goes offline, and when it was the last one online the waiting citizens
+are offered a booking), `enable NAME` lets it in again. `block` and `unblock` take local (Copenhagen) times
+as a job centre writes them: "2026-12-03 10:00".
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -28,6 +33,15 @@ def add_commands(commands: Any) -> None:
     add.set_defaults(func=cmd_add)
     listing = mentor.add_parser("list", help="the eMentor accounts")
     listing.set_defaults(func=cmd_list)
+    token = mentor.add_parser("token", help="a new API token for NAME, shown once (the old one stops working)")
+    token.add_argument("name")
+    token.set_defaults(func=cmd_token)
+    disable = mentor.add_parser("disable", help="stop NAME's account: no API, no Telegram group, no login")
+    disable.add_argument("name")
+    disable.set_defaults(func=cmd_active, active=False)
+    enable = mentor.add_parser("enable", help="let NAME's disabled account in again")
+    enable.add_argument("name")
+    enable.set_defaults(func=cmd_active, active=True)
     block = mentor.add_parser("block", help='block time at a location: FROM and TO like "2026-12-03 10:00"')
     block.add_argument("location")
     block.add_argument("start", metavar="FROM")
@@ -66,11 +80,65 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         ementor_id, token = _run(settings, lambda tx: create_ementor(tx, args.name, args.telegram_user_id, _now()))
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    except ValueError as exc:  # a name already taken, or an empty or too long one
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(f"eMentor #{ementor_id} {' '.join(args.name.split())} created.")
     print(f"API token: {token}")
     print("The token is shown only now: keep it safe (only a hash of it is stored).")
+    return 0
+
+
+def _account_id(settings: Settings, name: str) -> int | None:
+    """The account called `name` (case and spaces aside); None, with the reason printed, when there is none."""
+    from bot.escalation.accounts import by_name
+
+    try:
+        row = _run(settings, lambda tx: by_name(tx, name))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    if row is None:
+        print(f"error: no eMentor called {' '.join(name.split())!r} (see `ementor mentor list`)", file=sys.stderr)
+        return None
+    return int(row["id"])
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.escalation.accounts import new_token
+
+    account_id = _account_id(settings, args.name)
+    if account_id is None:
+        return 1
+    token = _run(settings, lambda tx: new_token(tx, account_id))
+    if token is None:
+        print(f"error: no eMentor #{account_id}", file=sys.stderr)
+        return 1
+    print(f"New API token for eMentor #{account_id}: {token}")
+    print("The old token no longer works. The new one is shown only now: keep it safe.")
+    return 0
+
+
+def cmd_active(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.consoles.auth import close_sessions_of
+    from bot.escalation import accounts, handover
+
+    account_id = _account_id(settings, args.name)
+    if account_id is None:
+        return 1
+
+    async def work(tx: Tx) -> None:
+        await accounts.set_active(tx, account_id, args.active)
+        if not args.active:
+            await accounts.set_online(tx, account_id, None)
+            await close_sessions_of(tx, account_id)
+            await handover.close_queue_if_nobody_online(tx, settings, _now())
+
+    _run(settings, work)
+    if args.active:
+        print(f"eMentor #{account_id} enabled")
+    else:
+        print(f"eMentor #{account_id} disabled: its token, Telegram link and login no longer work")
     return 0
 
 
@@ -100,6 +168,8 @@ def cmd_block(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("TO must be after FROM")
     if args.places is not None and args.places < 1:
         raise ConfigError("--places must be at least 1")
+    if end <= _now():
+        raise ConfigError("TO is in the past: a block must end in the future")
     block_id = _run(
         settings, lambda tx: add_block(tx, args.location, start, end, args.places, args.reason, None, _now())
     )

@@ -1,9 +1,11 @@
-"""Hand-overs that time out, checked by the delivery worker on every tick (in whichever process runs it).
+"""Hand-over checks run by the delivery worker on every tick (in whichever process runs it).
 
-A citizen left waiting past `handover.wait_limit_minutes` leaves the queue and is offered a booking. A
-conversation an eMentor took but where nobody has written for `handover.idle_end_minutes` ends, and the bot
-is back: an eMentor who forgot to press "Afslut" must not leave a citizen with a bot that stays silent.
-Both are conditional UPDATEs, so two workers never time out the same hand-over twice.
+A citizen left waiting past `handover.wait_limit_minutes` leaves the queue and is offered a booking. So is
+every waiting citizen once no eMentor is online any more (the last one said offline, was disabled, or their
+online time ran out), and a citizen whose request never reached the eMentors' group (the notice failed for
+good). A conversation an eMentor took but where nobody has written for `handover.idle_end_minutes` ends, and
+the bot is back: an eMentor who forgot to press "Afslut" must not leave a citizen with a bot that stays
+silent. All are conditional UPDATEs, so two workers never close the same hand-over twice.
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.config import Settings
-from bot.core.messages import Button, Outbound
-from bot.core.payloads import format_payload
 from bot.core.ports import Tx
 from bot.core.statuses import HandoverStatus
 from bot.delivery.jobs import Job, bind
@@ -20,29 +20,16 @@ from bot.escalation import handover
 
 
 async def expire_waiting(tx: Tx, settings: Settings, now: datetime) -> None:
-    """Citizens waiting past the limit leave the queue and are offered a booking instead."""
+    """Citizens waiting past the limit leave the queue and are offered a booking instead; the one now first
+    in the queue hears it."""
     limit = now - timedelta(minutes=settings.handover.wait_limit_minutes)
     due = await handover.waiting_since_before(tx, limit)
-    p = handover.phrases(settings)
+    if not due:
+        return
+    first = await handover.first_waiting(tx)
     for row in due:
-        changed = await tx.execute(
-            "UPDATE handovers SET status = :expired, ended_at = :now WHERE id = :id AND status = :waiting",
-            expired=HandoverStatus.EXPIRED,
-            waiting=HandoverStatus.WAITING,
-            now=now,
-            id=row["id"],
-        )
-        if not changed:
-            continue  # taken or left meanwhile
-        lang = row["language"]
-        buttons = (
-            Button(p.get("button_book", lang), format_payload("book_ementor")),
-            Button(p.get("button_menu", lang), format_payload("help")),
-        )
-        await handover.tell_citizen(tx, now, row, Outbound(p.get("expired", lang), buttons))
-        closed: handover.HandoverRow = {**row, "status": HandoverStatus.EXPIRED}
-        group_text = p.get("group_expired", handover.GROUP_LANGUAGE, id=row["id"])
-        await handover.tell_group(tx, settings, now, "handover_expired", closed, group_text)
+        await handover.close_waiting(tx, settings, now, row, "timeout")
+    await handover.tell_new_first(tx, settings, now, first)
 
 
 async def end_idle(tx: Tx, settings: Settings, now: datetime) -> None:
@@ -56,8 +43,16 @@ async def end_idle(tx: Tx, settings: Settings, now: datetime) -> None:
         limit=limit,
     )
     for row in idle:
-        await handover.end(tx, settings, now, int(row["id"]), why="ended_idle")
+        await handover.end(tx, settings, now, int(row["id"]), "timeout", why="ended_idle")
+
+
+async def check_queue(tx: Tx, settings: Settings, now: datetime) -> None:
+    """The queue's promises, in one transaction per tick: requests the group never got, nobody online any
+    more, waits past the limit (mostly a read or two that find nothing)."""
+    await handover.close_unannounced(tx, settings, now)
+    await handover.close_queue_if_nobody_online(tx, settings, now)
+    await expire_waiting(tx, settings, now)
 
 
 def escalation_jobs(settings: Settings) -> list[Job]:
-    return [bind(expire_waiting, settings), bind(end_idle, settings)]
+    return [bind(check_queue, settings), bind(end_idle, settings)]

@@ -68,7 +68,6 @@ def test_block_and_unblock(config: Path, capsys: pytest.CaptureFixture[str]) -> 
         ("block", "vaerkstedet", "7/12 9:00", "2026-12-07 10:00"),
         ("block", "vaerkstedet", "2026-12-07 10:00", "2026-12-07 09:00"),
         ("block", "vaerkstedet", "2026-12-07 09:00", "2026-12-07 10:00", "--places", "0"),
-        ("add", " "),
     ],
 )
 def test_mistakes_are_explained(config: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]) -> None:

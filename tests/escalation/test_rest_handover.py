@@ -63,7 +63,8 @@ async def test_full_round_trip(client: Client, store: Store) -> None:
     queued = await say(client, "karen", "jeg vil tale med et menneske")
     assert queued[0]["text"].startswith("Du er nr. 1 i køen. Forventet ventetid: ca. 5 minutter.")
     assert [b["payload"] for b in queued[0]["buttons"]] == ["/book_ementor", "/leave_queue"]
-    assert await say(client, "karen", "min mitid app virker ikke") == []  # kept for the eMentor, no chatter
+    thanks = await say(client, "karen", "min mitid app virker ikke")  # kept for the eMentor, and acknowledged
+    assert [m["text"] for m in thanks] == ["Tak – eMentoren kan se din besked, når samtalen starter."]
 
     waiting = await api(client, "GET", "/handovers?status=waiting", anna)
     assert len(waiting) == 1 and "sender" not in waiting[0] and waiting[0]["channel"] == "rest"
@@ -146,7 +147,9 @@ async def test_api_needs_a_valid_token_and_says_nothing_more(client: Client, sto
         ("POST", "/presence", b"[]", 400),
         ("POST", "/presence", b'{"online": true, "x": "' + b"a" * 20_000 + b'"}', 400),
         ("GET", "/notices?after=-1", b"", 400),
-        ("GET", "/handovers?status=ended", b"", 400),
+        ("GET", "/handovers?status=lost", b"", 400),
+        ("GET", "/handovers?status=ended&topic=nope", b"", 400),
+        ("GET", "/handovers?status=ended&from=yesterday", b"", 400),
         ("POST", "/handovers/999/take", b"", 404),
         ("POST", "/handovers/999999999999999999999/take", b"", 404),
         ("GET", "/bookings?from=tomorrow", b"", 400),

@@ -25,7 +25,8 @@ from tests.channels.test_telegram import CHAT, deliver, message_update, telegram
 
 Client = TestClient[Any, Any]
 GROUP = -100777
-ANNA, BO = 9001, 9002  # Anna has an eMentor account linked to her Telegram user; Bo is only in the group
+ANNA, BO, CARL = 9001, 9002, 9003  # Anna and Bo have eMentor accounts linked to their Telegram users; Carl is
+# only a member of the group
 _ids = itertools.count(50_000)
 
 
@@ -44,7 +45,7 @@ async def client(project_model: IntentModel, store: Store, fake: FakeBotApi) -> 
 
 
 def member(user_id: int) -> dict[str, Any]:
-    return {"id": user_id, "is_bot": False, "first_name": {ANNA: "Anna", BO: "Bo"}[user_id]}
+    return {"id": user_id, "is_bot": False, "first_name": {ANNA: "Anna", BO: "Bo", CARL: "Carl"}[user_id]}
 
 
 def group_message(user_id: int, text: str, reply_to: int | None = None) -> dict[str, Any]:
@@ -84,8 +85,14 @@ async def answers(fake: FakeBotApi, count: int) -> list[str]:
     return [c.get("text", "") for c in calls]
 
 
+async def linked(store: Store, name: str, user_id: int) -> int:
+    ementor_id, _ = await store.transaction(lambda tx: accounts.create_ementor(tx, name, user_id, utc_now()))
+    return ementor_id
+
+
 async def test_full_round_trip_in_the_group(client: Client, fake: FakeBotApi, store: Store) -> None:
-    ementor_id, _ = await store.transaction(lambda tx: accounts.create_ementor(tx, "Anna Hansen", ANNA, utc_now()))
+    ementor_id = await linked(store, "Anna Hansen", ANNA)
+    await linked(store, "Bo Berg", BO)
     await store.transaction(lambda tx: accounts.set_online(tx, ementor_id, utc_now() + timedelta(hours=1)))
 
     assert await deliver(client, message_update(CHAT, text="jeg vil tale med et menneske")) == 200
@@ -159,7 +166,8 @@ async def test_presence_commands(client: Client, fake: FakeBotApi, store: Store)
     assert await store.transaction(lambda tx: accounts.online_count(tx, utc_now())) == 0
 
 
-async def test_forged_group_buttons_change_nothing(client: Client, fake: FakeBotApi) -> None:
+async def test_forged_group_buttons_change_nothing(client: Client, fake: FakeBotApi, store: Store) -> None:
+    await linked(store, "Bo Berg", BO)
     for data in ('/take{"h":"99999"}', '/take{"h":"x; drop"}', '/end{"h":"1"}', '/attended{"ref":"NOPE"}', "/hack"):
         await deliver(client, press(BO, data))
     assert await answers(fake, 5) == [

@@ -4,9 +4,10 @@ Updates from the group's chat never reach the dispatcher: an eMentor pressing "T
 citizen is not a citizen talking to the bot. The group sees notices (sent by the delivery worker) with
 buttons `/take{"h"}`, `/end{"h"}`, `/attended{"ref"}`, `/no_show{"ref"}`; a pressed button gets a short
 answer on the button itself. A reply to a hand-over's message goes to that citizen. `/online` and
-`/offline` set a linked eMentor's presence. Everything else said in the group is the eMentors' own talk
-and is ignored. The work is done by a desk (bot/escalation/desk.py) handed in from outside, so this module
-stays transport only.
+`/offline` set a linked eMentor's presence. A message that is not a reply, from an eMentor who holds a talk
+taken in the group, gets one line on how to answer the citizen (it was not sent); everything else said in
+the group is the eMentors' own talk and is ignored. Only linked eMentor accounts act (the desk checks). The
+work is done by a desk (bot/escalation/desk.py) handed in from outside, so this module stays transport only.
 """
 
 from __future__ import annotations
@@ -35,11 +36,15 @@ class GroupDesk(Protocol):
 
     async def end(self, handover_id: str, user_id: int) -> str: ...
 
-    async def attendance(self, reference: str, status: str) -> str: ...
+    async def attendance(self, reference: str, status: str, user_id: int) -> str: ...
 
     async def reply(self, replied_to: int, user_id: int, text: str) -> str | None: ...
 
     async def presence(self, user_id: int, online: bool) -> str: ...
+
+    async def hint(self, user_id: int) -> str | None:
+        """How to answer a citizen, for a group message that is not a reply; None: the eMentors' own talk."""
+        ...
 
 
 def command_of(text: str) -> str:
@@ -64,6 +69,8 @@ class TelegramGroup:
             said: str | None = await self.desk.presence(user.id, PRESENCE[command])
         elif message.reply_to_message is not None and not command:
             said = await self.desk.reply(message.reply_to_message.message_id, user.id, message.text)
+        elif not command:
+            said = await self.desk.hint(user.id)
         else:
             return
         if said:
@@ -93,7 +100,7 @@ class TelegramGroup:
             elif intent == "end":
                 said = await self.desk.end(entities.get("h", ""), user.id)
             elif intent in ("attended", "no_show"):
-                said = await self.desk.attendance(entities.get("ref", ""), intent)
+                said = await self.desk.attendance(entities.get("ref", ""), intent, user.id)
         try:
             await query.answer(said or None)
         except TelegramError as exc:  # answered too late: the work is done all the same
