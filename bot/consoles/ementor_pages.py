@@ -213,7 +213,7 @@ async def add_block(page: Page) -> web.Response:
     if affected and page.field("confirm") != "1":
         shown = [days.booking_line(r, page.settings.booking, page.console.flows, page.now, page.lang, page.t, {})
                  for r in affected]  # fmt: skip
-        return await blocks_page(page, "", 409, **values, affected=shown)
+        return await blocks_page(page, "", 200, **values, affected=shown)  # a question, not an error
     me = int(page.me["id"])
     block_id = await blocks.add_block(page.tx, location.id, starts_at, ends_at, places, values["reason"], me, page.now)
     await audit.record(

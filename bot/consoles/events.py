@@ -134,7 +134,8 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 async def _close_streams(app: web.Application) -> None:
-    for task in list(app[STREAMS_KEY]):
+    streams: set[asyncio.Task[Any]] = app[STREAMS_KEY]
+    for task in tuple(streams):
         task.cancel()
 
 

@@ -54,6 +54,7 @@ HEADERS = {
     "X-Frame-Options": "DENY",
 }
 MAX_FORM = 64 * 1024
+DONE_PROBLEMS = ("too_early", "unknown_booking", "message_sent")  # lines a page may show after a redirect
 
 
 @dataclass
@@ -146,7 +147,9 @@ class Page:
 
     def render(self, template: str, status: int = 200, **context: Any) -> web.Response:
         done = self.request.query.get("done", "")
-        context.setdefault("done", self.t(done) if done in console_words().phrases and done.startswith("done_") else "")
+        count = self.request.query.get("n", "")
+        known = done in console_words().phrases and (done.startswith("done_") or done in DONE_PROBLEMS)
+        context.setdefault("done", self.t(done, n=count if count.isdigit() else "") if known else "")
         context.setdefault("problem", "")
         response = aiohttp_jinja2.render_template(
             template,

@@ -228,7 +228,11 @@ def shown_text(messages: list[Outbound]) -> str:
     a call-back confirmation names the phone number), and the buttons' payloads, so a button pressed next can
     be shown by its title."""
     shown = [
-        {"text": redact_shown(m.text), "buttons": [b.title for b in m.buttons], "payloads": [b.payload for b in m.buttons]}
+        {
+            "text": redact_shown(m.text),
+            "buttons": [b.title for b in m.buttons],
+            "payloads": [b.payload for b in m.buttons],
+        }
         for m in messages
     ]
     return json.dumps(shown, ensure_ascii=False)

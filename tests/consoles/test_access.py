@@ -189,4 +189,8 @@ async def test_pages_forbid_inline_scripts_and_framing(client: Client) -> None:
 async def test_english_is_one_click_away(client: Client) -> None:
     await logged_in(client, "anna")
     response = await client.get("/console/lang/en?next=/ementor/queue")
-    assert response.status == 200 and "Queue" in await response.text() and "No citizens are waiting" in await response.text()
+    assert (
+        response.status == 200
+        and "Queue" in await response.text()
+        and "No citizens are waiting" in await response.text()
+    )
