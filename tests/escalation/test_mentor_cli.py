@@ -55,8 +55,8 @@ def test_add_prints_a_working_token_once(config: Path, capsys: pytest.CaptureFix
 
 
 def test_block_and_unblock(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(config, "block", "vaerkstedet", "2026-12-07 09:00", "2026-12-07 10:00", "--reason", "kursus") == 0
-    assert "block #1: vaerkstedet 2026-12-07 09:00 – 2026-12-07 10:00, all places" in capsys.readouterr().out
+    assert run(config, "block", "vaerkstedet", "2099-12-07 09:00", "2099-12-07 10:00", "--reason", "kursus") == 0
+    assert "block #1: vaerkstedet 2099-12-07 09:00 – 2099-12-07 10:00, all places" in capsys.readouterr().out
     assert run(config, "unblock", "1") == 0
     assert run(config, "unblock", "1") == 1
 
@@ -73,3 +73,52 @@ def test_block_and_unblock(config: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_mistakes_are_explained(config: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]) -> None:
     assert run(config, *args) == 2
     assert capsys.readouterr().err.startswith("config error:")
+
+
+def token_of(out: str) -> str:
+    return out.strip().splitlines()[0].rsplit(": ", 1)[1]
+
+
+def authenticated(config: Path, token: str) -> str | None:
+    """The name of the active account holding `token`, or None."""
+
+    async def check() -> str | None:
+        store = Store(f"sqlite+aiosqlite:///{config.parent / 'bot.db'}")
+        try:
+            me = await store.transaction(lambda tx: accounts.authenticate(tx, token))
+            return me["name"] if me else None
+        finally:
+            await store.close()
+
+    return asyncio.run(check())
+
+
+def test_a_duplicate_name_is_refused_clearly(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(config, "add", "Anna Hansen") == 0
+    capsys.readouterr()
+    assert run(config, "add", "anna  hansen") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: there is already an eMentor called 'anna hansen'")
+    assert run(config, "add", " ") == 1 and capsys.readouterr().err.startswith("error: an eMentor's name is")
+    assert run(config, "list") == 0 and capsys.readouterr().out.count("Hansen") == 1
+
+
+def test_a_new_token_replaces_the_old_and_an_account_can_be_disabled(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(config, "add", "Bo Berg") == 0
+    old = next(line.split(": ", 1)[1] for line in capsys.readouterr().out.splitlines() if line.startswith("API"))
+    assert run(config, "token", "bo berg") == 0
+    new = token_of(capsys.readouterr().out)
+    assert new != old and authenticated(config, old) is None and authenticated(config, new) == "Bo Berg"
+    assert run(config, "disable", "Bo Berg") == 0
+    assert "disabled" in capsys.readouterr().out and authenticated(config, new) is None
+    assert run(config, "enable", "Bo Berg") == 0
+    assert authenticated(config, new) == "Bo Berg"
+    assert run(config, "token", "Nobody") == 1 and "no eMentor called 'Nobody'" in capsys.readouterr().err
+    assert run(config, "disable", "Nobody") == 1
+
+
+def test_a_block_in_the_past_is_refused(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(config, "block", "vaerkstedet", "2020-01-06 09:00", "2020-01-06 10:00") == 2
+    assert "in the past" in capsys.readouterr().err

@@ -185,3 +185,60 @@ async def test_a_message_too_long_or_empty_is_refused(client: Client, store: Sto
     await api(client, "POST", f"/handovers/{h}/messages", anna, 400, json={"text": "  "})
     await api(client, "POST", f"/handovers/{h}/messages", anna, 400, json={"text": 5})
     assert (await api(client, "GET", "/deliveries?status=failed", anna)) == []
+
+
+async def taken_chat(client: Client, store: Store, sender: str, auth: dict[str, str]) -> int:
+    """`sender` asks for a person and the eMentor with `auth` takes the talk; the hand-over's id."""
+    await say(client, sender, "jeg vil tale med et menneske")
+    h = next(r["handover"] for r in await api(client, "GET", "/handovers", auth) if r["status"] == "waiting")
+    await api(client, "POST", f"/handovers/{h}/take", auth)
+    await pushed(client, sender)
+    return int(h)
+
+
+@pytest.mark.parametrize("typed", ["Afslut samtalen", "STOP", "afslut!", "end chat", "Stop chat"])
+async def test_typing_stop_or_afslut_ends_a_talk_like_the_button(client: Client, store: Store, typed: str) -> None:
+    anna = await ementor(client, store, "Anna")
+    h = await taken_chat(client, store, "pia", anna)
+    replies = await say(client, "pia", typed)
+    assert replies[0]["text"] == "Du har afsluttet samtalen med eMentoren. Jeg er tilbage."
+    ended = await store.transaction(lambda tx: handover.get(tx, h))
+    assert ended is not None and ended["status"] == "ended" and ended["ended_by"] == "citizen"
+    said = await api(client, "GET", f"/handovers/{h}/messages", anna)
+    assert typed not in [m["text"] for m in said]  # ending words are not relayed
+
+
+async def test_a_sentence_with_stop_in_it_still_goes_to_the_ementor(client: Client, store: Store) -> None:
+    anna = await ementor(client, store, "Anna")
+    h = await taken_chat(client, store, "rune", anna)
+    assert await say(client, "rune", "appen siger stop når jeg logger ind") == []
+    assert [m["text"] for m in await api(client, "GET", f"/handovers/{h}/messages", anna)][-1].startswith("appen")
+    secret = await say(client, "rune", "mit cpr er 010190-1234")  # not relayed, and the citizen is told why
+    assert secret[0]["text"].startswith("Send aldrig din kode, adgangskode eller dit CPR-nummer her.")
+    assert not any("010190" in m["text"] for m in await api(client, "GET", f"/handovers/{h}/messages", anna))
+
+
+async def test_a_waiting_citizen_always_gets_an_answer(client: Client, store: Store) -> None:
+    await ementor(client, store, "Anna")
+    await say(client, "sofie", "jeg vil tale med et menneske")
+    for text in ("mit problem er e-boks", "er der nogen?"):
+        assert [m["text"] for m in await say(client, "sofie", text)] == [
+            "Tak – eMentoren kan se din besked, når samtalen starter."
+        ]
+    secret = await say(client, "sofie", "mit cpr er 010190-1234")
+    assert secret[0]["text"].startswith("Send aldrig din kode, adgangskode eller dit CPR-nummer her.")
+    again = await say(client, "sofie", "/talk_to_human")
+    assert again[0]["text"].startswith("Du er nr. 1 i køen. Forventet ventetid: ca. 10 minutter.")
+
+
+async def test_when_the_last_ementor_goes_offline_the_waiting_citizen_is_told(client: Client, store: Store) -> None:
+    anna = await ementor(client, store, "Anna")
+    await say(client, "tim", "jeg vil tale med et menneske")
+    await api(client, "POST", "/presence", anna, json={"online": False})
+    offer = await pushed(client, "tim")
+    assert offer[0]["text"].startswith("Beklager, der er ikke længere nogen eMentor online")
+    assert [b["payload"] for b in offer[0]["buttons"]] == ["/book_ementor", "/help"]
+    answer = await say(client, "tim", "hvordan bestiller jeg straffeattest")
+    assert answer and not any("i køen" in m.get("text", "") for m in answer)  # the bot is back, no queue talk
+    notices = [n["kind"] for n in await api(client, "GET", "/notices", anna)]
+    assert notices[-1] == "handover_offline"

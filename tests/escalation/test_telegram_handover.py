@@ -192,3 +192,87 @@ async def test_with_the_database_away_the_ementor_is_told_to_try_again(
     await deliver(client, press(ANNA, '/take{"h":"1"}'))
     [answer] = await fake.wait_for("answerCallbackQuery")
     assert answer["text"].startswith("Der er et teknisk problem lige nu") and answer["show_alert"] in (True, "true")
+
+
+async def test_only_linked_ementors_act_and_the_citizen_never_hears_of_an_unknown(
+    client: Client, fake: FakeBotApi, store: Store
+) -> None:
+    ementor_id = await linked(store, "Anna Hansen", ANNA)
+    await store.transaction(lambda tx: accounts.set_online(tx, ementor_id, utc_now() + timedelta(hours=1)))
+    await deliver(client, message_update(CHAT, text="jeg vil tale med et menneske"))
+    take = callback_of((await sent_to(fake, GROUP, 1))[0])
+    await deliver(client, press(CARL, take))
+    [refused] = await answers(fake, 1)
+    assert refused.startswith("Din Telegram-konto er ikke koblet til en eMentor-konto")
+    await store.transaction(lambda tx: accounts.set_active(tx, ementor_id, False))  # a disabled account: the same
+    await deliver(client, press(ANNA, take))
+    assert (await answers(fake, 2))[1].startswith("Din Telegram-konto er ikke koblet")
+    await store.transaction(lambda tx: accounts.set_active(tx, ementor_id, True))
+    await deliver(client, press(ANNA, take))
+    assert (await answers(fake, 3))[2] == "Du har taget samtalen."
+    citizen = [c["text"] for c in await sent_to(fake, CHAT, 2)]
+    assert citizen[1] == "Du taler nu med Anna, eMentor. Skriv dit spørgsmål her."
+    assert not any("Ukendt" in t or "Carl" in t for t in citizen)
+
+    await deliver(client, message_update(CHAT, text="hej"))
+    relayed = (await sent_to(fake, GROUP, 3))[2]
+    await deliver(client, group_message(CARL, "Jeg svarer bare", reply_to=await external_id_of(store, relayed["text"])))
+    assert (await sent_to(fake, GROUP, 4))[3]["text"].startswith("Din Telegram-konto er ikke koblet")
+    await deliver(client, press(CARL, '/end{"h":"1"}'))
+    assert (await answers(fake, 4))[3].startswith("Din Telegram-konto er ikke koblet")
+    assert len(await sent_to(fake, CHAT, 2)) == 2  # nothing from Carl reached the citizen
+
+
+async def test_a_message_not_written_as_a_reply_gets_a_hint_only_from_an_ementor_in_a_talk(
+    client: Client, fake: FakeBotApi, store: Store
+) -> None:
+    ementor_id = await linked(store, "Anna Hansen", ANNA)
+    await linked(store, "Bo Berg", BO)
+    await store.transaction(lambda tx: accounts.set_online(tx, ementor_id, utc_now() + timedelta(hours=1)))
+    await deliver(client, group_message(ANNA, "godmorgen alle"))  # no talk yet: the eMentors' own chat
+    await deliver(client, message_update(CHAT, text="jeg vil tale med et menneske"))
+    await deliver(client, press(ANNA, callback_of((await sent_to(fake, GROUP, 1))[0])))
+    await sent_to(fake, GROUP, 2)
+    await deliver(client, group_message(ANNA, "Prøv at genstarte telefonen"))  # forgot to reply
+    hint = (await sent_to(fake, GROUP, 3))[2]
+    assert hint["text"].startswith("Din besked er ikke sendt til borgeren. Svar (Reply) på en besked fra #")
+    await deliver(client, group_message(BO, "kaffe?"))  # Bo holds no talk: ignored
+    await asyncio.sleep(0.3)
+    group = [c["text"] for c in fake.sent("sendMessage") if c["chat_id"] == GROUP]
+    assert len(group) == 3 and "godmorgen" not in " ".join(group)
+    assert len([c for c in fake.sent("sendMessage") if c["chat_id"] == CHAT]) == 2  # queued, taken: no hint text
+
+
+async def test_attendance_from_the_group_only_once_the_time_has_begun(
+    client: Client, fake: FakeBotApi, store: Store
+) -> None:
+    from bot.booking import bookings
+    from bot.booking.bookings import Request, resource_of
+    from bot.core.statuses import BookingStatus
+
+    await linked(store, "Anna Hansen", ANNA)
+
+    async def booking(start: Any) -> str:
+        async def work(tx: Any) -> str:
+            request = Request(
+                "slot", resource_of("slot", "lab", start), 1, "lab", start, start + timedelta(minutes=30),
+                "telegram", str(CHAT), "da",
+            )  # fmt: skip
+            row = await bookings.reserve(tx, request, BookingStatus.BOOKED, utc_now())
+            assert row is not None
+            return row["reference"]
+
+        return await store.transaction(work)
+
+    tomorrow = await booking(utc_now() + timedelta(days=1))
+    begun = await booking(utc_now() - timedelta(minutes=10))
+    await deliver(client, press(ANNA, f'/no_show{{"ref":"{tomorrow}"}}'))
+    await deliver(client, press(CARL, f'/attended{{"ref":"{begun}"}}'))
+    await deliver(client, press(ANNA, f'/attended{{"ref":"{begun}"}}'))
+    said = await answers(fake, 3)
+    assert said[0].startswith("Fremmøde kan først registreres, når tiden er begyndt (")
+    assert said[1].startswith("Din Telegram-konto er ikke koblet")
+    assert said[2] == "Registreret: mødt."
+    statuses = await store.transaction(lambda tx: tx.fetch("SELECT reference, status, marked_by FROM bookings"))
+    by_ref = {r["reference"]: (r["status"], r["marked_by"]) for r in statuses}
+    assert by_ref[tomorrow] == ("booked", None) and by_ref[begun][0] == "attended" and by_ref[begun][1] is not None
