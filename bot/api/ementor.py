@@ -28,7 +28,7 @@ from bot.booking import audit, blocks, bookings
 from bot.booking.bookings import BookingRow
 from bot.booking.cancel_notice import block_over_bookings
 from bot.booking.places import find_location
-from bot.booking.texts import is_phone
+from bot.booking.texts import flows_of, is_phone
 from bot.config import LocationSettings, Settings
 from bot.consoles import auth
 from bot.core.clock import COPENHAGEN, Clock, utc_now
@@ -515,7 +515,7 @@ def add_routes(
     """The routes under /api/ementor/. `flows` (the runtime's, for topic titles and step texts) are read from
     the configured folder when not handed in."""
     app[STORE_KEY], app[SETTINGS_KEY], app[CLOCK_KEY] = store, settings, clock
-    app[FLOWS_KEY] = flows if flows is not None else handover.flows_of(settings)
+    app[FLOWS_KEY] = flows if flows is not None else flows_of(settings)
     routes = [
         ("GET", "/me", me),
         ("POST", "/presence", presence),

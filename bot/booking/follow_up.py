@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot.booking.bookings import BookingRow
-from bot.booking.texts import is_phone, phrases, place_of, reminder
+from bot.booking.texts import flows_of, is_phone, phrases, place_of, reminder
 from bot.config import BookingSettings, Settings
 from bot.core import words
 from bot.core.clock import COPENHAGEN
@@ -22,7 +22,7 @@ from bot.core.ports import Tx
 from bot.delivery.notices import notify
 from bot.delivery.outbox import enqueue
 from bot.flows.model import Flow
-from bot.flows.topic import failed_step, step_text, steps_line
+from bot.flows.topic import described, failed_step, step_text, steps_line
 
 DAY_BEFORE_AT = time(17, 0)
 
@@ -47,9 +47,10 @@ async def schedule_reminders(tx: Tx, settings: Settings, row: BookingRow, now: d
 
 
 def notice_body(settings: Settings, row: BookingRow) -> dict[str, Any]:
-    """What the eMentor needs: time, place, language, topic and steps tried; a first name if given; the phone
-    number only for a call-back."""
+    """What the eMentor needs: time (Copenhagen), place, language, topic and the steps tried in words; a first
+    name if given; the phone number only for a call-back."""
     tried = json.loads(row["tried"] or "[]")
+    flow = flows_of(settings).get(row["topic"] or "")
     body: dict[str, Any] = {
         "reference": row["reference"],
         "kind": row["kind"],
@@ -59,7 +60,11 @@ def notice_body(settings: Settings, row: BookingRow) -> dict[str, Any]:
         "language": row["language"],
         "channel": row["channel"],
         "topic": row["topic"],
-        "steps": tried,
+        "topic_title": flow.title.get("da") if flow is not None else row["topic"],
+        "steps": [
+            {"id": d["step"], "text": d["text"], "answer": d["answer"], "outcome": d["outcome"]}
+            for d in described(flow, tried, "da")
+        ],
         "failed_at": failed_step(tried),
         "status": row["status"],
     }

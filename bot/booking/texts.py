@@ -7,6 +7,7 @@ phone screen says nothing more.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +19,8 @@ from bot.config import Settings
 from bot.core import words
 from bot.core.messages import Button, File, Link, Outbound
 from bot.core.payloads import format_payload
+from bot.flows.loader import load_flows
+from bot.flows.model import Flow
 from bot.flows.phrases import Phrases, load_phrases
 
 KEYS = (
@@ -42,6 +45,17 @@ def _load(path: str) -> Phrases:
 def phrases(settings: Settings) -> Phrases:
     """flows/ui/booking.yml, read once, every key checked."""
     return _load(str(Path(settings.conversation.flows) / "ui" / "booking.yml"))
+
+
+@lru_cache(maxsize=4)
+def _flows(folder: str) -> Mapping[str, Flow]:
+    return load_flows([folder])
+
+
+def flows_of(settings: Settings) -> Mapping[str, Flow]:
+    """The configured flows (read once per process), for the topic's title and the steps' texts in what the
+    eMentors are told outside the citizen's own turn (a cancellation, a hand-over taken, the API)."""
+    return _flows(str(Path(settings.conversation.flows)))
 
 
 def place_of(settings: Settings, row: BookingRow, lang: str) -> str:

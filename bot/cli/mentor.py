@@ -5,7 +5,8 @@ with `token NAME` (the old one stops at once). Names are unique: a second "Anna 
 citizen and a colleague never mistake one eMentor for another. `disable NAME` stops an account (no API, no
 Telegram group, no console login; it goes offline, and when it was the last one online the waiting citizens
 are offered a booking), `enable NAME` lets it in again. `block` and `unblock` take local (Copenhagen) times
-as a job centre writes them: "2026-12-03 10:00".
+as a job centre writes them: "2026-12-03 10:00"; a block over booked citizens lists them and changes nothing
+unless `--cancel-bookings` says to cancel them (each citizen is told).
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ def add_commands(commands: Any) -> None:
     block.add_argument("end", metavar="TO")
     block.add_argument("--places", type=int, help="places blocked (default: all)")
     block.add_argument("--reason", default="", help="shown to other eMentors")
+    block.add_argument(
+        "--cancel-bookings",
+        action="store_true",
+        help="cancel the bookings the block takes (each citizen is told); without it they are only listed",
+    )
     block.set_defaults(func=cmd_block)
     unblock = mentor.add_parser("unblock", help="remove a block by its id (see `ementor mentor block`)")
     unblock.add_argument("id", type=int)
@@ -157,10 +163,13 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_block(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.booking.blocks import add_block
+    from bot.booking.blocks import bookings_under
+    from bot.booking.cancel_notice import block_over_bookings
     from bot.booking.places import find_location
+    from bot.core import words
 
-    if find_location(settings.booking, args.location) is None:
+    location = find_location(settings.booking, args.location)
+    if location is None:
         known = ", ".join(loc.id for loc in settings.booking.locations) or "none configured"
         raise ConfigError(f"location {args.location!r} is not in booking.locations ({known})")
     start, end = local_time(args.start, "FROM"), local_time(args.end, "TO")
@@ -170,11 +179,21 @@ def cmd_block(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("--places must be at least 1")
     if end <= _now():
         raise ConfigError("TO is in the past: a block must end in the future")
-    block_id = _run(
-        settings, lambda tx: add_block(tx, args.location, start, end, args.places, args.reason, None, _now())
+    under = _run(settings, lambda tx: bookings_under(tx, location, start, end, args.places, _now()))
+    if under and not args.cancel_bookings:
+        print(f"the block would cancel {len(under)} booking(s); nothing was changed:", file=sys.stderr)
+        for row in under:
+            print(f"  {row['reference']}  {words.when(row['starts_at'], 'da')}  {row['name'] or ''}", file=sys.stderr)
+        print("run it again with --cancel-bookings to block and cancel them (each citizen is told)", file=sys.stderr)
+        return 1
+    block_id, cancelled = _run(
+        settings,
+        lambda tx: block_over_bookings(tx, settings, _now(), location.id, start, end, args.places, args.reason, None),
     )
     places = "all places" if args.places is None else f"{args.places} place(s)"
     print(f"block #{block_id}: {args.location} {args.start} – {args.end}, {places}")
+    if cancelled:
+        print(f"cancelled, citizens told: {', '.join(row['reference'] for row in cancelled)}")
     print(f"remove it with: ementor mentor unblock {block_id}")
     return 0
 

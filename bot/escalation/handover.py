@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypedDict, cast
 
 from bot.booking import audit
+from bot.booking.texts import flows_of
 from bot.config import Settings
 from bot.core import words
 from bot.core.clock import COPENHAGEN
@@ -41,7 +41,6 @@ from bot.delivery.notices import GROUP_CHANNEL, notify
 from bot.delivery.outbox import enqueue
 from bot.escalation import accounts
 from bot.escalation.accounts import online_count
-from bot.flows.loader import load_flows
 from bot.flows.model import Flow
 from bot.flows.phrases import Phrases, load_phrases
 from bot.flows.topic import Topic, described, failed_step, step_text, steps_line
@@ -106,17 +105,6 @@ def _load(path: str) -> Phrases:
 def phrases(settings: Settings) -> Phrases:
     """flows/ui/handover.yml of the configured flows folder (read once)."""
     return _load(str(Path(settings.conversation.flows) / "ui" / "handover.yml"))
-
-
-@functools.lru_cache(maxsize=4)
-def _flows(folder: str) -> Mapping[str, Flow]:
-    return load_flows([folder])
-
-
-def flows_of(settings: Settings) -> Mapping[str, Flow]:
-    """The configured flows (read once per process), for the topic's title and the steps' texts in what the
-    eMentors are told after the citizen's turn is over (take, transfer, the API)."""
-    return _flows(str(Path(settings.conversation.flows)))
 
 
 def expected_wait(position: int, minutes_per_citizen: int, online: int) -> int:

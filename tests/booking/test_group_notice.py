@@ -60,6 +60,12 @@ async def test_a_booking_after_a_failed_flow_tells_the_group_what_to_prepare(cli
     assert "Gik i stå ved: Ring til MitID Support på 33 98 00 10." in line  # the last step that did not work
     assert line.endswith(" Fornavn: Anna.") and "20304050" not in line  # not a call-back: no number
     assert "spærret" not in line  # never the citizen's words
+    [notice] = await rows(store, "SELECT body FROM notices WHERE kind = 'booking'")
+    body = json.loads(notice["body"])  # the feed says the same in words, in Copenhagen time
+    assert body["topic_title"] == "MitID virker ikke" and body["starts_at"] == "2025-12-04T10:30:00+01:00"
+    assert body["steps"][0] == {
+        "id": "what_wrong", "text": "Hvad er problemet?", "answer": "Jeg har glemt PIN-koden", "outcome": "chose"
+    }  # fmt: skip
 
 
 async def test_a_call_back_booking_gives_the_group_the_number_to_call(client: Client, store: Store) -> None:

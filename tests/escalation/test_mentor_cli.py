@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.booking import bookings
+from bot.booking.bookings import Request, resource_of
 from bot.cli import main
+from bot.core.clock import COPENHAGEN, utc_now
+from bot.core.statuses import BookingStatus
 from bot.escalation import accounts
 from bot.storage.store import Store
+from tests.conftest import ROOT
 
 CONFIG = """\
 version: 1
@@ -122,3 +128,34 @@ def test_a_new_token_replaces_the_old_and_an_account_can_be_disabled(
 def test_a_block_in_the_past_is_refused(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(config, "block", "vaerkstedet", "2020-01-06 09:00", "2020-01-06 10:00") == 2
     assert "in the past" in capsys.readouterr().err
+
+
+def test_a_block_over_a_booking_lists_it_and_cancels_only_when_told(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flows = f"conversation:\n  flows: {ROOT / 'flows'}\n"  # the citizen is told in the shipped words
+    config.write_text(config.read_text(encoding="utf-8") + flows, encoding="utf-8")
+    assert run(config, "list") == 0  # makes the database
+    start = datetime(2099, 12, 7, 10, 0, tzinfo=COPENHAGEN)
+    request = Request(
+        "slot", resource_of("slot", "vaerkstedet", start), 1, "vaerkstedet", start, start + timedelta(minutes=30),
+        "rest", "ida", "da", name="Ida",
+    )  # fmt: skip
+
+    async def reserve() -> str:
+        store = Store(f"sqlite+aiosqlite:///{config.parent / 'bot.db'}")
+        try:
+            row = await store.transaction(lambda tx: bookings.reserve(tx, request, BookingStatus.BOOKED, utc_now()))
+            assert row is not None
+            return row["reference"]
+        finally:
+            await store.close()
+
+    ref = asyncio.run(reserve())
+    capsys.readouterr()
+    assert run(config, "block", "vaerkstedet", "2099-12-07 09:00", "2099-12-07 12:00") == 1
+    err = capsys.readouterr().err
+    assert "would cancel 1 booking(s)" in err and ref in err and "mandag den 7. december kl. 10.00  Ida" in err
+    assert run(config, "unblock", "1") == 1  # nothing was made
+    assert run(config, "block", "vaerkstedet", "2099-12-07 09:00", "2099-12-07 12:00", "--cancel-bookings") == 0
+    assert f"cancelled, citizens told: {ref}" in capsys.readouterr().out
