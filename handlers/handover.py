@@ -91,7 +91,7 @@ async def in_handover(ctx: Context, state: DialogueState, u: Understanding) -> R
         if await handover.citizen_says(ctx.tx, ctx.settings, ctx.now, row, u.text) or not u.text.strip():
             return Result(state, [], "relayed", private=True)
         return Result(state, [Outbound(p.get("not_relayed", language))], "not_relayed", private=True)
-    if u.intent in LEAVE:
+    if u.intent in LEAVE or (typed and handover.says_end(ctx.settings, u.text)):  # "afslut" while waiting too
         await handover.leave(ctx.tx, ctx.settings, ctx.now, row)
         left = Outbound(p.get("left", language))
         if u.intent == "book_ementor":

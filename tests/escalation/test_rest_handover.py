@@ -229,6 +229,8 @@ async def test_a_waiting_citizen_always_gets_an_answer(client: Client, store: St
     assert secret[0]["text"].startswith("Send aldrig din kode, adgangskode eller dit CPR-nummer her.")
     again = await say(client, "sofie", "/talk_to_human")
     assert again[0]["text"].startswith("Du er nr. 1 i køen. Forventet ventetid: ca. 10 minutter.")
+    left = await say(client, "sofie", "Afslut")  # the ending words leave the queue too
+    assert left[0]["text"] == "Du har forladt køen."
 
 
 async def test_when_the_last_ementor_goes_offline_the_waiting_citizen_is_told(client: Client, store: Store) -> None:
