@@ -156,7 +156,8 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     for row in rows:
         online = row["online_until"] is not None and row["online_until"] > now
         telegram = f"telegram {row['telegram_user_id']}" if row["telegram_user_id"] else "no telegram"
-        print(f"#{row['id']}  {row['name']}  ({telegram}, {'online' if online else 'offline'})")
+        state = ("online" if online else "offline") if row["active"] else "disabled"
+        print(f"#{row['id']}  {row['name']}  ({telegram}, {state})")
     if not rows:
         print("no eMentors yet: add one with `ementor mentor add NAME`")
     return 0

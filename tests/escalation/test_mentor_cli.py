@@ -119,6 +119,7 @@ def test_a_new_token_replaces_the_old_and_an_account_can_be_disabled(
     assert new != old and authenticated(config, old) is None and authenticated(config, new) == "Bo Berg"
     assert run(config, "disable", "Bo Berg") == 0
     assert "disabled" in capsys.readouterr().out and authenticated(config, new) is None
+    assert run(config, "list") == 0 and "#1  Bo Berg  (no telegram, disabled)" in capsys.readouterr().out
     assert run(config, "enable", "Bo Berg") == 0
     assert authenticated(config, new) == "Bo Berg"
     assert run(config, "token", "Nobody") == 1 and "no eMentor called 'Nobody'" in capsys.readouterr().err
