@@ -326,7 +326,7 @@ def setup(app: web.Application, store: ConversationStore, settings: Settings, cl
     """The templates, the login routes and the console's static files; the pages add their own routes."""
     secret = settings.console_secret
     if not secret:
-        log.warning("EMENTOR_CONSOLE_SECRET is not set: login throttling by address works per bot process only")
+        log.info("EMENTOR_CONSOLE_SECRET is not set: login throttling by address counts per bot process")
     c = Console(store, settings, clock, flows, **({"secret": secret} if secret else {}))
     app[CONSOLE_KEY] = c
     env = aiohttp_jinja2.setup(
