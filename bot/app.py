@@ -39,7 +39,7 @@ def build_app(
     bot, apology = runtime.dispatcher, runtime.apology
     pages.add_routes(app)  # the chat at / with its static files under /static/, the NLU try-out at /nlu
     model_parse.add_routes(app)
-    ementor.add_routes(app, runtime.store, settings, clock)  # the eMentors' JSON API under /api/ementor/
+    ementor.add_routes(app, runtime.store, settings, clock, runtime.engine.flows)  # JSON API: /api/ementor/
     calendar.add_routes(app, runtime.store, settings, clock)  # GET /calendar/{key}.ics
     # the consoles: /login, /logout, the eMentor pages under /ementor/ (live over /ementor/events), /admin/
     console_web.setup(app, runtime.store, settings, clock, runtime.engine.flows)

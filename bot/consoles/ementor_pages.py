@@ -134,6 +134,8 @@ async def attendance(page: Page) -> web.Response:
     back = _back_to_day(page, marked.row)
     if marked.outcome == "too_early":
         return page.back(back, "too_early")
+    if marked.outcome == "too_late":
+        return page.back(back + ("&" if "?" in back else "?") + f"n={bookings.CORRECTION_DAYS}", "too_late")
     if marked.outcome != "marked":
         return page.back(back, "unknown_booking")
     return page.back(back, "done_marked")
@@ -209,7 +211,7 @@ async def add_block(page: Page) -> web.Response:
     ends_at = datetime.combine(on, end_clock, COPENHAGEN)
     if ends_at <= starts_at or ends_at <= page.now:
         return await blocks_page(page, page.t("bad_input", why=page.t("block_to")), 400, **values)
-    affected = await blocks.bookings_under(page.tx, location.id, starts_at, ends_at, places, page.now)
+    affected = await blocks.bookings_under(page.tx, location, starts_at, ends_at, places, page.now)
     if affected and page.field("confirm") != "1":
         shown = [days.booking_line(r, page.settings.booking, page.console.flows, page.now, page.lang, page.t, {})
                  for r in affected]  # fmt: skip
@@ -299,7 +301,7 @@ def _ended_by(page: Page, row: Mapping[str, Any], names: Mapping[int, str]) -> s
     if by.startswith("ementor:"):
         number = _number(by.split(":", 1)[1])
         return page.t("ended_by_ementor", name=names.get(number or 0, "?"))
-    return page.t(f"ended_by_{by}") if by in ("citizen", "timeout", "offline") else ""
+    return page.t(f"ended_by_{by}") if by in ("citizen", "timeout", "offline", "delivery_failed") else ""
 
 
 async def _handover_page(page: Page, number: int, problem: str = "") -> web.Response:

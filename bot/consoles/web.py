@@ -54,7 +54,7 @@ HEADERS = {
     "X-Frame-Options": "DENY",
 }
 MAX_FORM = 64 * 1024
-DONE_PROBLEMS = ("too_early", "unknown_booking", "message_sent")  # lines a page may show after a redirect
+DONE_PROBLEMS = ("too_early", "too_late", "unknown_booking", "message_sent")  # lines a page may show after a redirect
 
 
 @dataclass
