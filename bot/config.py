@@ -30,6 +30,10 @@ SECRET_ENV = {
 }
 
 
+# EMENTOR_* names that are not settings: which file to read, and a command's input (`ementor user add`)
+NOT_SETTINGS = frozenset({"EMENTOR_CONFIG", "EMENTOR_NEW_PASSWORD"})
+
+
 class ConfigError(Exception):
     """A setting is missing or wrong; the message is one line naming it."""
 
@@ -330,7 +334,7 @@ def _apply_env(settings: Settings, env: Mapping[str, str]) -> Settings:
     by_env = {env_name(p): p for p in paths if p not in SECRET_ENV}
     by_env.update({v: k for k, v in SECRET_ENV.items()})
     for name in sorted(env):
-        if not name.startswith(ENV_PREFIX) or name == "EMENTOR_CONFIG":
+        if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS:
             continue
         if name not in by_env:
             raise ConfigError(f"{name}: unknown setting in the environment")
