@@ -9,9 +9,10 @@ stands behind each of the core's interfaces.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +20,7 @@ from bot.booking.places import validate as validate_booking
 from bot.booking.texts import phrases as booking_phrases
 from bot.channels.telegram.sender import TelegramSender
 from bot.config import ConfigError, Settings
+from bot.core import live
 from bot.core.clock import Clock, utc_now
 from bot.core.ports import Tx
 from bot.delivery.outbox import OutboxMailbox
@@ -40,6 +42,7 @@ from bot.storage.migrate import upgrade
 from bot.storage.store import Store
 from handlers import build as build_handlers
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -97,6 +100,10 @@ class Runtime:
     apology: str  # "try again in a moment", both languages: what a channel says when the database is away
     senders: dict[str, Sender] = field(default_factory=dict)
     owns_store: bool = True  # a store handed in (tests, a CLI command) is closed by whoever opened it
+    # what to reload when another process announces a change (bot/core/live.py): name -> reload
+    on_live: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    live_seen: dict[str, int] = field(default_factory=dict)
+    _reloads: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
     def mailbox(self) -> OutboxMailbox:
@@ -116,11 +123,35 @@ class Runtime:
 
     def worker(self, extra: Mapping[str, Sender] | None = None) -> DeliveryWorker:
         """The delivery worker of this process: it sends through Telegram (with a token) and the channels
-        this process serves (`extra`, e.g. socket.io), and runs the hand-over timeouts."""
+        this process serves (`extra`, e.g. socket.io), runs the hand-over timeouts, and watches the live
+        versions (a new model, new answer texts) every tick."""
         senders = {**self.senders, **(extra or {})}
-        return DeliveryWorker(self.store, senders, self.settings.delivery, self.clock, escalation_jobs(self.settings))
+        jobs = [*escalation_jobs(self.settings), self.watch_live]
+        return DeliveryWorker(self.store, senders, self.settings.delivery, self.clock, jobs)
+
+    async def watch_live(self, tx: Tx, now: datetime) -> None:
+        """A job: reload what another process announced (and, on the first tick, whatever was announced
+        before this process started). The reload runs beside the turns, never in their way: the old model
+        or texts answer until the new ones are ready, then one reference changes."""
+        for name, version in (await live.versions(tx)).items():
+            if self.live_seen.get(name) == version or name not in self.on_live:
+                continue
+            self.live_seen[name] = version
+            task = asyncio.create_task(self._reload(name, version))
+            self._reloads.add(task)
+            task.add_done_callback(self._reloads.discard)
+
+    async def _reload(self, name: str, version: int) -> None:
+        try:
+            await self.on_live[name]()
+            log.info("reloaded %s (version %d)", name, version)
+        except Exception:
+            log.exception("reloading %s (version %d) failed; the previous one keeps answering", name, version)
+            self.live_seen.pop(name, None)  # try again on the next tick
 
     async def close(self) -> None:
+        for task in tuple(self._reloads):
+            task.cancel()
         telegram = self.senders.get("telegram")
         if isinstance(telegram, TelegramSender):
             await telegram.close()

@@ -1,4 +1,5 @@
-"""The consoles' words (bot/consoles/texts.yml) and the eMentors' saved replies (flows/ui/saved_replies.yml).
+"""The consoles' words (bot/consoles/words/*.yml, one file per part of the consoles, merged) and the eMentors'
+saved replies (flows/ui/saved_replies.yml).
 
 Both are data, read once and checked at start-up: a template asking for a key that is not there stops the
 app with the file and key when the first page is built in the tests, not in front of an eMentor.
@@ -21,7 +22,16 @@ MAX_REPLY = 1000
 
 @functools.lru_cache(maxsize=1)
 def console_words() -> Phrases:
-    return load_phrases(str(resources.files("bot.consoles").joinpath("texts.yml")))
+    """Every words file merged; a key in two files stops start-up naming both."""
+    folder = Path(str(resources.files("bot.consoles").joinpath("words")))
+    merged: dict[str, Text] = {}
+    seen: dict[str, str] = {}
+    for path in sorted(folder.glob("*.yml")):
+        for key, text in load_phrases(path).phrases.items():
+            if key in merged:
+                raise FlowError(f"{path}: `{key}` is also in {seen[key]}")
+            merged[key], seen[key] = text, path.name
+    return Phrases(str(folder), merged)
 
 
 @dataclass(frozen=True)

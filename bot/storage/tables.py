@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import BYTEA
 
 metadata = MetaData()
 
@@ -241,4 +256,99 @@ outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("outbox_due", "status", "due_at"),
     Index("outbox_recipient", "channel", "recipient", "status"),
+)
+
+# ---- the admin console (migration 0005) -------------------------------------------------------------------
+_BLOB = LargeBinary().with_variant(BYTEA(), "postgresql")
+
+# The training phrases' working copy, seeded from nlu_data/ and written back by `ementor nlu export`.
+nlu_phrases = Table(
+    "nlu_phrases",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("intent", String(64), nullable=False, index=True),
+    Column("language", String(8), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("folded", Text, nullable=False),
+    Column("source", String(16), nullable=False),  # seed | console | inbox | import
+    Column("created_by", _ID),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("intent", "folded", name="nlu_phrases_once_per_intent"),
+    Index("nlu_phrases_folded", "folded"),
+)
+
+# Messages the bot did not understand (redacted), until an admin adds them to an intent or sets them aside.
+inbox_items = Table(
+    "inbox_items",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("channel", String(32), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("reason", String(24), nullable=False),  # fallback | low_confidence | did_not_work | to_person
+    Column("guesses", Text, nullable=False, server_default="[]"),
+    Column("status", String(16), nullable=False, index=True),  # open | added | out_of_scope | dismissed
+    Column("resolved_intent", String(64)),
+    Column("resolved_by", _ID),
+    Column("resolved_at", DateTime(timezone=True)),
+)
+
+# Background jobs (retraining), their progress shared through the database so any process can show it.
+nlu_jobs = Table(
+    "nlu_jobs",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False, index=True),  # queued | running | done | failed
+    Column("progress", Integer, nullable=False, server_default="0"),
+    Column("message", Text, nullable=False, server_default=""),
+    Column("created_by", _ID),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("heartbeat_at", DateTime(timezone=True)),
+    Column("model_id", _ID),
+    Column("detail", Text, nullable=False, server_default="{}"),
+)
+
+# Model versions with their gate report and training data; one is active, and every process serves it.
+nlu_models = Table(
+    "nlu_models",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", _ID),
+    Column("status", String(16), nullable=False, index=True),  # candidate | active | retired | rejected
+    Column("metrics", Text, nullable=False, server_default="{}"),
+    Column("snapshot", Text, nullable=False, server_default="[]"),
+    Column("blob", _BLOB, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("activated_at", DateTime(timezone=True)),
+    Column("activated_by", _ID),
+    Column("override_reason", Text),
+)
+
+# Flow step texts and the bot's phrases as edited in the console, over the files in flows/.
+content_overrides = Table(
+    "content_overrides",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # step | phrase
+    Column("key", String(200), nullable=False),
+    Column("da", Text, nullable=False),
+    Column("en", Text, nullable=False),
+    Column("updated_by", _ID),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("kind", "key", name="content_overrides_one_per_key"),
+)
+
+# What every bot process watches to pick up a new model or new content without a restart.
+live_versions = Table(
+    "live_versions",
+    metadata,
+    Column("name", String(32), primary_key=True),  # model | content
+    Column("version", _ID, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
