@@ -1,12 +1,7 @@
 """The eMentors' JSON API under /api/ementor/: presence, the notice feed, hand-overs, bookings, blocks.
 
-The consoles' pages use it from the browser, and a script or curl can use it. A request carries an account's
-token (`Authorization: Bearer …`, from `ementor mentor add`) or a console login's session cookie; a request
-that changes something on a session must also carry the session's CSRF token in `X-CSRF-Token` (a page of
-another site can make the browser send the cookie, but cannot read the token). Without either the answer is
-401, and the same 401 whether or not the account exists. Each request runs in one transaction of its own, the account
-check included. Every input is checked (bad JSON, wrong types, huge text → 400) and errors are JSON in the
-REST channel's shape: {"status": "failure", "message": …, "code": …}.
+The consoles' pages use it from the browser, and a script or curl can use it, with an account's token (from
+`ementor mentor add`) or a console session; authentication, transactions and errors are bot/api/common.py's.
 
 The API never shows a citizen's sender id: an eMentor needs the topic and the words, not the address. Times
 are Copenhagen time with their offset (2026-12-01T09:30:00+01:00), as the eMentors read a clock; a date
@@ -17,22 +12,30 @@ steps the citizen saw in words (Danish, or English with ?lang=en) beside their i
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
 
+from bot.api.common import (
+    CLOCK_KEY,
+    FLOWS_KEY,
+    SETTINGS_KEY,
+    STORE_KEY,
+    ApiError,
+    Call,
+    answer,
+    endpoint,
+)
 from bot.booking import audit, blocks, bookings
 from bot.booking.bookings import BookingRow
 from bot.booking.cancel_notice import block_over_bookings
 from bot.booking.places import find_location
 from bot.booking.texts import flows_of, is_phone
 from bot.config import LocationSettings, Settings
-from bot.consoles import auth
 from bot.core.clock import COPENHAGEN, Clock, utc_now
-from bot.core.ports import ConversationStore, StorageUnavailable, Tx
+from bot.core.ports import ConversationStore
 from bot.core.statuses import BookingStatus, HandoverStatus, OutboxStatus
 from bot.delivery.notices import GROUP_CHANNEL
 from bot.delivery.outbox import list_deliveries
@@ -43,133 +46,10 @@ from bot.flows.model import Flow
 from bot.flows.topic import described, failed_step, step_text
 
 PREFIX = "/api/ementor"
-MAX_BODY = 16 * 1024
 MAX_TEXT = 4000
 MAX_LIST = 200
-STORE_KEY: web.AppKey[ConversationStore] = web.AppKey("ementor_api_store")
-SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("ementor_api_settings", Settings)
-CLOCK_KEY: web.AppKey[Clock] = web.AppKey("ementor_api_clock")
-FLOWS_KEY: web.AppKey[Mapping[str, Flow]] = web.AppKey("ementor_api_flows")
 HIDDEN_BOOKING = ("sender", "calendar_key", "tried", "phone")
 ENDED_LIMIT = 200
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, extra: Mapping[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.extra = dict(extra or {})
-
-
-def failure(status: int, message: str, extra: Mapping[str, Any] | None = None) -> web.Response:
-    body = {"status": "failure", "message": message, "code": status, **(extra or {})}
-    return web.json_response(text=json.dumps(body, ensure_ascii=False, default=_plain), status=status)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(COPENHAGEN).isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
-def answer(value: Any, status: int = 200) -> web.Response:
-    text = json.dumps(value, ensure_ascii=False, default=_plain)
-    return web.json_response(text=text, status=status, headers={"Cache-Control": "no-store"})
-
-
-@dataclass(frozen=True)
-class Call:
-    request: web.Request
-    tx: Tx
-    me: EmentorRow
-    body: Any
-    settings: Settings
-    now: datetime
-
-    def field(self, name: str, kind: type | tuple[type, ...], required: bool = True) -> Any:
-        if not isinstance(self.body, dict):
-            raise ApiError(400, "The request body must be a JSON object.")
-        value = self.body.get(name)
-        if value is None and not required:
-            return None
-        if value is None or not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ApiError(400, f'"{name}" is missing or has the wrong type.')
-        return value
-
-    def number(self, name: str) -> int:
-        raw = self.request.match_info[name]
-        if len(raw) > 18:
-            raise ApiError(404, "Not found.")
-        return int(raw)
-
-    @property
-    def lang(self) -> str:
-        """The language of titles and step texts: Danish, or English with ?lang=en."""
-        return "en" if self.request.query.get("lang") == "en" else "da"
-
-    @property
-    def flows(self) -> Mapping[str, Flow]:
-        return self.request.app[FLOWS_KEY]
-
-
-Endpoint = Callable[[Call], Awaitable[web.Response]]
-
-
-def _bearer(request: web.Request) -> str:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
-
-
-async def _read_json(request: web.Request) -> tuple[Any, str | None]:
-    if not request.can_read_body:
-        return None, None
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        return None, "The request body is too large."
-    try:
-        return json.loads(raw.decode("utf-8")), None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None, "The request body is not valid JSON."
-
-
-def endpoint(fn: Endpoint) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """Authenticate, read the body, run `fn` in one transaction; errors as JSON."""
-
-    async def handle(request: web.Request) -> web.Response:
-        token = _bearer(request)
-        body, bad_body = await _read_json(request)
-        app = request.app
-
-        async def work(tx: Tx) -> web.Response:
-            now = app[CLOCK_KEY]()
-            me = await accounts.authenticate(tx, token) if token else None
-            if me is None and not token:
-                session = await auth.session_of(
-                    tx, request.cookies.get(auth.COOKIE, ""), app[SETTINGS_KEY].console, now
-                )
-                if (
-                    session is not None
-                    and request.method != "GET"
-                    and not auth.csrf_ok(session, request.headers.get(auth.CSRF_HEADER))
-                ):
-                    return failure(403, "The page is out of date: reload it and try again.")
-                me = session.user if session is not None else None
-            if me is None:
-                return failure(401, "A valid eMentor token is needed (Authorization: Bearer …).")
-            if bad_body:
-                return failure(400, bad_body)
-            try:
-                return await fn(Call(request, tx, me, body, app[SETTINGS_KEY], now))
-            except ApiError as exc:
-                return failure(exc.status, exc.message, exc.extra)
-
-        try:
-            return await app[STORE_KEY].transaction(work)
-        except StorageUnavailable:
-            return failure(503, "The database is not available right now.")
-
-    return handle
 
 
 # ---- the eMentor ----------------------------------------------------------------------------------------------

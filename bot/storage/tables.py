@@ -271,6 +271,7 @@ nlu_phrases = Table(
     Column("text", Text, nullable=False),
     Column("folded", Text, nullable=False),
     Column("source", String(16), nullable=False),  # seed | console | inbox | import
+    Column("file", String(200)),  # the nlu_data/ file it is exported to
     Column("created_by", _ID),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),

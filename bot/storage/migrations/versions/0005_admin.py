@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text, nullable=False),
         sa.Column("folded", sa.Text, nullable=False),  # the text as the model reads it, to find duplicates
         sa.Column("source", sa.String(16), nullable=False),  # seed | console | inbox | import
+        sa.Column("file", sa.String(200)),  # the nlu_data/ file it is exported to (relative path)
         sa.Column("created_by", _ID),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
