@@ -12,9 +12,10 @@ from bot.escalation import accounts
 
 
 async def accounts_page(page: Page) -> web.Response:
-    return page.render("admin_accounts.html", accounts=await accounts.list_ementors(page.tx))
+    return page.render("admin_accounts.html", admin_part="accounts", accounts=await accounts.list_ementors(page.tx))
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/admin", console(accounts_page, role="admin"))
     app.router.add_get("/admin/", console(accounts_page, role="admin"))
+    app.router.add_get("/admin/accounts", console(accounts_page, role="admin"))
