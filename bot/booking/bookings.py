@@ -138,6 +138,8 @@ async def reserve(tx: Tx, request: Request, status: BookingStatus, now: datetime
                 now=now,
             )
             if rows:
+                if status == BookingStatus.BOOKED:  # booked at once (a move, a workshop): counted as booked now
+                    await tx.execute("UPDATE bookings SET confirmed_at = :now WHERE id = :id", now=now, id=rows[0]["id"])
                 return await by_id(tx, int(rows[0]["id"]))
         if not await tx.fetch("SELECT 1 AS x FROM bookings WHERE reference = :r", r=reference):
             return None  # every place taken (not a clash of references)
@@ -178,8 +180,8 @@ async def confirm(tx: Tx, booking_id: int, name: str | None, phone: str | None, 
     """A held place becomes booked (with the name and phone given); None when the hold has lapsed."""
     await tx.durable()
     changed = await tx.execute(
-        "UPDATE bookings SET status = :booked, name = :name, phone = :phone, updated_at = :now"
-        " WHERE id = :id AND status = :held",
+        "UPDATE bookings SET status = :booked, name = :name, phone = :phone, updated_at = :now,"
+        " confirmed_at = :now WHERE id = :id AND status = :held",
         booked=BookingStatus.BOOKED,
         held=BookingStatus.HELD,
         id=booking_id,

@@ -170,6 +170,7 @@ bookings = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("marked_by", _ID),  # the eMentor who marked attendance (migration 0004)
     Column("marked_at", DateTime(timezone=True)),
+    Column("confirmed_at", DateTime(timezone=True)),  # when it became booked (migration 0005)
     Index("bookings_owner", "channel", "sender"),
     Index(
         "bookings_one_per_place",

@@ -89,6 +89,8 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("kind", "key", name="content_overrides_one_per_key"),
     )
+    with op.batch_alter_table("bookings") as table:
+        table.add_column(sa.Column("confirmed_at", sa.DateTime(timezone=True)))  # booked (not only held): statistics
     op.create_table(
         "live_versions",
         sa.Column("name", sa.String(32), primary_key=True),  # model | content
@@ -99,6 +101,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("live_versions")
+    with op.batch_alter_table("bookings") as table:
+        table.drop_column("confirmed_at")
     op.drop_table("content_overrides")
     op.drop_table("nlu_models")
     op.drop_table("nlu_jobs")
