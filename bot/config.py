@@ -76,6 +76,16 @@ class ClassifierSettings:
 
 
 @dataclass(frozen=True)
+class InboxSettings:
+    """The "not understood" inbox (bot/nlu/inbox.py). A typed message the model answered with less than
+    `low_confidence` is kept for an admin to teach, as is one it fell back on; messages whose feature vectors
+    are at least `group_similarity` alike (cosine) are shown as one group."""
+
+    low_confidence: float = field(default=0.9, metadata={"range": (0.0, 1.0)})
+    group_similarity: float = field(default=0.6, metadata={"range": (0.05, 1.0)})
+
+
+@dataclass(frozen=True)
 class NluSettings:
     backend: Literal["builtin", "rasa"] = "builtin"
     data: str = "nlu_data"
@@ -84,6 +94,7 @@ class NluSettings:
     rasa_timeout: float = field(default=2.0, metadata={"range": (0.05, 60.0)})
     fallback: FallbackSettings = field(default_factory=FallbackSettings)
     classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
+    inbox: InboxSettings = field(default_factory=InboxSettings)
 
 
 @dataclass(frozen=True)
