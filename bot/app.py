@@ -10,11 +10,13 @@ import logging
 
 from aiohttp import web
 
+from bot.api import admin_models as admin_models_api
+from bot.api import admin_stats as admin_stats_api
 from bot.api import ementor, model_parse
 from bot.channels import rest, socketio
 from bot.channels.telegram import webhook as telegram_webhook
 from bot.config import Settings
-from bot.consoles import admin_pages, ementor_pages, events
+from bot.consoles import admin_models, admin_pages, admin_stats, ementor_pages, events
 from bot.consoles import web as console_web
 from bot.core.clock import Clock, utc_now
 from bot.delivery.worker import DeliveryWorker
@@ -35,7 +37,7 @@ def build_app(
     app = web.Application(client_max_size=256 * 1024)
     app[RUNTIME_KEY] = runtime
     app[model_parse.BACKEND_KEY] = runtime.nlu
-    app[model_parse.MODEL_INFO_KEY] = dict(runtime.model_info())
+    app[model_parse.MODEL_INFO_KEY] = runtime.info  # kept current when a new model version is swapped in
     bot, apology = runtime.dispatcher, runtime.apology
     pages.add_routes(app)  # the chat at / with its static files under /static/, the NLU try-out at /nlu
     model_parse.add_routes(app)
@@ -46,6 +48,10 @@ def build_app(
     ementor_pages.add_routes(app)
     events.add_routes(app)
     admin_pages.add_routes(app)
+    admin_stats.add_routes(app)
+    admin_stats_api.add_routes(app)  # GET /api/admin/stats
+    admin_models.add_routes(app)  # /admin/models, /admin/jobs/{id}: versions, training, the gate's report
+    admin_models_api.add_routes(app)  # /api/admin/train, /api/admin/jobs/{id}, /api/admin/models…
     rest.add_routes(app, rest.RestChannel(bot, apology, runtime.mailbox))
     webchat = socketio.add_routes(app, bot, apology, settings.socketio.cors_allowed_origins, settings.server.base_url())
     # only with EMENTOR_TELEGRAM_TOKEN set; the eMentors' group is handled by the desk

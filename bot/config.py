@@ -86,6 +86,19 @@ class InboxSettings:
 
 
 @dataclass(frozen=True)
+class GateSettings:
+    """The evaluation gate a retrained model passes before it answers citizens (bot/nlu/jobs.py): scored
+    on the development set and on the inbox messages an admin labelled, beside the active model, it is not
+    activated when its accuracy or its out-of-scope recall on either falls by more than these margins
+    (fractions: 0.01 is one percentage point). `folds`: the k of the cross-validation shown beside."""
+
+    max_accuracy_drop: float = field(default=0.01, metadata={"range": (0.0, 1.0)})
+    max_oos_recall_drop: float = field(default=0.02, metadata={"range": (0.0, 1.0)})
+    folds: int = field(default=5, metadata={"range": (2, 20)})
+    dev_set: str = "nlu_eval/dev.yml"  # held-out examples, never trained on
+
+
+@dataclass(frozen=True)
 class NluSettings:
     backend: Literal["builtin", "rasa"] = "builtin"
     data: str = "nlu_data"
@@ -94,6 +107,7 @@ class NluSettings:
     rasa_timeout: float = field(default=2.0, metadata={"range": (0.05, 60.0)})
     fallback: FallbackSettings = field(default_factory=FallbackSettings)
     classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
+    gate: GateSettings = field(default_factory=GateSettings)
     inbox: InboxSettings = field(default_factory=InboxSettings)
 
 
@@ -212,6 +226,9 @@ class ConsoleSettings:
     login_max_failures: int = field(default=5, metadata={"range": (1, 100)})
     login_lock_minutes: int = field(default=15, metadata={"range": (1, 24 * 60)})
     secure_cookies: Literal["auto", "always", "never"] = "auto"
+    # behind a reverse proxy every request comes from the proxy: true reads the citizen's or eMentor's address
+    # from the last X-Forwarded-For entry (which the proxy sets), for login throttling. Only behind a proxy!
+    trust_forwarded_for: bool = False
 
 
 @dataclass(frozen=True)
@@ -272,7 +289,10 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     def absolute(value: str) -> str:
         return value if Path(value).is_absolute() else str(base / value)
 
-    nlu = dataclasses.replace(settings.nlu, data=absolute(settings.nlu.data), model=absolute(settings.nlu.model))
+    gate = dataclasses.replace(settings.nlu.gate, dev_set=absolute(settings.nlu.gate.dev_set))
+    nlu = dataclasses.replace(
+        settings.nlu, data=absolute(settings.nlu.data), model=absolute(settings.nlu.model), gate=gate
+    )
     conversation = dataclasses.replace(settings.conversation, flows=absolute(settings.conversation.flows))
     url = settings.database.url
     prefix, sep, path = url.partition(":///")

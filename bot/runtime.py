@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.booking.places import validate as validate_booking
-from bot.booking.texts import phrases as booking_phrases
+from bot.booking.texts import check as check_booking_phrases
 from bot.channels.telegram.sender import TelegramSender
 from bot.config import ConfigError, Settings
+from bot.consoles import content as content_store
 from bot.core import live
 from bot.core.clock import Clock, utc_now
 from bot.core.ports import Tx
@@ -28,11 +29,10 @@ from bot.delivery.sender import Sender
 from bot.delivery.worker import DeliveryWorker
 from bot.dialogue.dispatcher import Dispatcher
 from bot.escalation.desk import Desk
-from bot.escalation.handover import phrases as handover_phrases
+from bot.escalation.handover import check as check_handover_phrases
 from bot.escalation.timeouts import escalation_jobs
+from bot.flows.content import Content, Shelf, apply, load_files, restock, signature
 from bot.flows.engine import Engine
-from bot.flows.loader import load_flows
-from bot.flows.ui import load_ui
 from bot.nlu.backends import NluBackend, make_backend
 from bot.nlu.catalogue import catalogue
 from bot.nlu.classifier import IntentModel
@@ -72,18 +72,46 @@ def in_transaction(settings: Settings, work: Callable[[Tx], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-def build_engine(settings: Settings) -> Engine:
-    """Flows and UI texts, checked: every catalogue intent must have a flow; the booking settings and every
-    phrase file are checked too, so a mistake stops start-up naming the file and key."""
-    folder = Path(settings.conversation.flows)
-    flows = load_flows([folder])
-    missing = [intent for intent in catalogue() if intent not in flows]
+def check_content(content: Content, folder: Path) -> Content:
+    """Every catalogue intent has a flow, and every phrase file has every key its code speaks: checked at
+    start-up and before a reload swaps new texts in (a failed reload keeps the old ones answering)."""
+    missing = [intent for intent in catalogue() if intent not in content.flows]
     if missing:
         raise ConfigError(f"conversation.flows: no flow for {', '.join(missing)} in {folder}")
+    check_booking_phrases(content.phrases["booking"])
+    check_handover_phrases(content.phrases["handover"])
+    return content
+
+
+def build_engine(settings: Settings) -> Engine:
+    """Flows and UI texts, checked: every catalogue intent must have a flow; the booking settings and every
+    phrase file are checked too, so a mistake stops start-up naming the file and key. The engine serves the
+    folder's shelf (bot/flows/content.py), read afresh from the files here; the texts edited in the admin
+    console are applied by the content watcher (`content_reloader`) on the worker's first tick."""
+    folder = Path(settings.conversation.flows)
     validate_booking(settings.booking)
-    booking_phrases(settings)
-    handover_phrases(settings)
-    return Engine(flows, load_ui(folder / "ui" / "texts.yml"))
+    shelf = restock(folder)
+    check_content(shelf.base, folder)
+    return Engine.serving(shelf)
+
+
+def content_reloader(store: Store, shelf: Shelf) -> Callable[[], Awaitable[None]]:
+    """The reload for `live.CONTENT`: the edits from the database applied to the files' texts (parsed again,
+    in a thread, only when the files changed — after `ementor flows export`), checked, then swapped in with
+    one assignment. It runs beside the turns; a turn in progress ends with the texts it started with. One
+    reload at a time, each reading the newest edits, so the last one to finish is the newest."""
+    lock = asyncio.Lock()
+
+    async def reload() -> None:
+        async with lock:
+            edits = await store.transaction(content_store.overrides)
+            base, files = shelf.base, shelf.files
+            now_files = await asyncio.to_thread(signature, shelf.folder)
+            if now_files != files:
+                base = check_content(await asyncio.to_thread(load_files, shelf.folder), shelf.folder)
+            shelf.swap(check_content(apply(base, edits), shelf.folder), base, now_files)
+
+    return reload
 
 
 @dataclass
@@ -179,8 +207,9 @@ def build_runtime(
         clock=clock,
     )
     ui = engine.ui
+    on_live = {live.CONTENT: content_reloader(store, engine.shelf)}  # texts edited in the admin console
     apology = ui.text("unavailable", "da") + " / " + ui.text("unavailable", "en")
     senders: dict[str, Sender] = {}
     if settings.telegram_token:
         senders["telegram"] = TelegramSender.from_token(settings.telegram_token, settings.telegram.base_url, store)
-    return Runtime(settings, model, store, nlu, engine, dispatcher, clock, apology, senders, owns_store)
+    return Runtime(settings, model, store, nlu, engine, dispatcher, clock, apology, senders, owns_store, on_live)

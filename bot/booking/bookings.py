@@ -139,7 +139,8 @@ async def reserve(tx: Tx, request: Request, status: BookingStatus, now: datetime
             )
             if rows:
                 if status == BookingStatus.BOOKED:  # booked at once (a move, a workshop): counted as booked now
-                    await tx.execute("UPDATE bookings SET confirmed_at = :now WHERE id = :id", now=now, id=rows[0]["id"])
+                    booked_id = rows[0]["id"]
+                    await tx.execute("UPDATE bookings SET confirmed_at = :now WHERE id = :id", now=now, id=booked_id)
                 return await by_id(tx, int(rows[0]["id"]))
         if not await tx.fetch("SELECT 1 AS x FROM bookings WHERE reference = :r", r=reference):
             return None  # every place taken (not a clash of references)

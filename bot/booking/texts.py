@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 
 from bot.booking.bookings import BookingRow
 from bot.booking.ics import Event, calendar
@@ -19,9 +17,9 @@ from bot.config import Settings
 from bot.core import words
 from bot.core.messages import Button, File, Link, Outbound
 from bot.core.payloads import format_payload
-from bot.flows.loader import load_flows
+from bot.flows.content import LiveFlows, shelf
 from bot.flows.model import Flow
-from bot.flows.phrases import Phrases, load_phrases
+from bot.flows.phrases import Phrases
 
 KEYS = (
     "choose_place", "choose_time", "choose_new_time", "times_fitting", "times_nearest", "no_times", "no_later",
@@ -37,25 +35,21 @@ KEYS = (
 )  # fmt: skip
 
 
-@lru_cache(maxsize=8)
-def _load(path: str) -> Phrases:
-    return load_phrases(path).require(KEYS)
-
-
 def phrases(settings: Settings) -> Phrases:
-    """flows/ui/booking.yml, read once, every key checked."""
-    return _load(str(Path(settings.conversation.flows) / "ui" / "booking.yml"))
+    """flows/ui/booking.yml as this process serves it now (with the texts edited in the admin console; the
+    turn in progress keeps the version it started with). Every key is checked at start-up (`check`)."""
+    return shelf(settings.conversation.flows).now().phrases["booking"]
 
 
-@lru_cache(maxsize=4)
-def _flows(folder: str) -> Mapping[str, Flow]:
-    return load_flows([folder])
+def check(phrases: Phrases) -> Phrases:
+    """Every key the booking conversation speaks is there, or start-up (or a reload) stops naming it."""
+    return phrases.require(KEYS)
 
 
 def flows_of(settings: Settings) -> Mapping[str, Flow]:
-    """The configured flows (read once per process), for the topic's title and the steps' texts in what the
-    eMentors are told outside the citizen's own turn (a cancellation, a hand-over taken, the API)."""
-    return _flows(str(Path(settings.conversation.flows)))
+    """The configured flows as served now, for the topic's title and the steps' texts in what the eMentors
+    are told outside the citizen's own turn (a cancellation, a hand-over taken, the API)."""
+    return LiveFlows(shelf(settings.conversation.flows))
 
 
 def place_of(settings: Settings, row: BookingRow, lang: str) -> str:

@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.cli import mentor, nlu, outbox, serve, user
+from bot.cli import flows, mentor, nlu, outbox, serve, user
 from bot.config import ConfigError, load_settings
 from bot.nlu.model_store import ModelError
 from bot.nlu.training_data import TrainingDataError
@@ -41,6 +41,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ementor", description=__doc__)
     parser.add_argument("--config", help="settings file (default: $EMENTOR_CONFIG or ./config.yml)")
     commands = parser.add_subparsers(dest="command", required=True)
-    for family in (serve, nlu, mentor, user, outbox):
+    for family in (serve, nlu, mentor, user, outbox, flows):
         family.add_commands(commands)
     return parser

@@ -1,6 +1,6 @@
 """The admin console under /admin/: admins only (an eMentor's session gets 403 on every page here).
 
-Today it lists the accounts; the admin console's training-data, content and statistics pages build on it.
+The accounts (made and changed with `ementor user`); the overview and statistics are admin_stats.py's.
 """
 
 from __future__ import annotations
@@ -16,6 +16,4 @@ async def accounts_page(page: Page) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/admin", console(accounts_page, role="admin"))
-    app.router.add_get("/admin/", console(accounts_page, role="admin"))
     app.router.add_get("/admin/accounts", console(accounts_page, role="admin"))

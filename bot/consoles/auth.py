@@ -3,9 +3,9 @@
 A session is a random value in a cookie; the table keeps only its SHA-256, with the account, a CSRF token and
 when it was made and last used, so any bot process can check it, and a leaked table opens no session. It ends
 after `session_idle_minutes` without use and after `session_max_hours` whatever happens. Failed logins are
-counted per account and per address (the address kept only as a keyed hash); after `login_max_failures` in a
-row both are paused for `login_lock_minutes`, and the pause is logged, with neither the name typed nor the
-address.
+counted per account and address together, per address and per account (addresses kept only as keyed hashes),
+each paused for `login_lock_minutes` at its own limit (see FACTORS), and the pause is logged, with neither the
+name typed nor the address.
 """
 
 from __future__ import annotations
@@ -77,8 +77,11 @@ async def open_session(tx: Tx, user: EmentorRow, now: datetime) -> str:
     return value
 
 
-async def session_of(tx: Tx, value: str, settings: ConsoleSettings, now: datetime) -> Session | None:
-    """The live session behind a cookie value (its last use moved to `now`), or None."""
+async def session_of(
+    tx: Tx, value: str, settings: ConsoleSettings, now: datetime, touch: bool = True
+) -> Session | None:
+    """The live session behind a cookie value (its last use moved to `now` unless `touch` is False: a page
+    left open that only listens for news is not use, and must not keep a login alive), or None."""
     if not value or len(value) > 100:
         return None
     rows = await tx.fetch(
@@ -93,7 +96,8 @@ async def session_of(tx: Tx, value: str, settings: ConsoleSettings, now: datetim
     if idle or old or user is None or not user["active"]:
         await close_session(tx, value)
         return None
-    await tx.execute("UPDATE console_sessions SET seen_at = :now WHERE id = :id", now=now, id=_digest(value))
+    if touch:
+        await tx.execute("UPDATE console_sessions SET seen_at = :now WHERE id = :id", now=now, id=_digest(value))
     return Session(user, str(row["csrf"]))
 
 
@@ -111,10 +115,22 @@ def csrf_ok(session: Session, given: str | None) -> bool:
 
 
 # ---- throttling ---------------------------------------------------------------------------------------------
-def throttle_keys(username: str, address: str, secret: str) -> tuple[str, str]:
-    """The counters a login attempt counts against: the account, and the address (a keyed hash of it)."""
-    hashed = hmac.new(secret.encode(), address.encode(), hashlib.sha256).hexdigest()[:40]
-    return f"account:{username.strip().lower()[:40]}", f"address:{hashed}"
+# A key counts failed logins; each kind pauses after `login_max_failures` times its factor. The pair (this
+# account from this address) pauses first: someone guessing one eMentor's password from one place. The address
+# alone pauses later (guessing many names from one place), the account alone much later (guessing one name
+# from many places) — so nobody can lock an eMentor out from their own desk by typing wrong passwords for
+# their name somewhere else.
+FACTORS = {"pair": 1, "address": 4, "account": 10}
+
+
+def throttle_keys(username: str, address: str, secret: str) -> tuple[str, ...]:
+    """The counters a login attempt counts against (the address only as a keyed hash)."""
+    name = username.strip().lower()[:40]
+
+    def keyed(value: str) -> str:
+        return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()[:40]
+
+    return f"pair:{keyed(name + chr(0) + address)}", f"address:{keyed(address)}", f"account:{name}"
 
 
 async def locked_until(tx: Tx, keys: tuple[str, ...], now: datetime) -> datetime | None:
@@ -128,7 +144,7 @@ async def locked_until(tx: Tx, keys: tuple[str, ...], now: datetime) -> datetime
 
 
 async def failed(tx: Tx, keys: tuple[str, ...], settings: ConsoleSettings, now: datetime) -> None:
-    """Count a failed login against each key; pause the key when it reaches the limit."""
+    """Count a failed login against each key; pause a key when it reaches its limit."""
     window = timedelta(minutes=settings.login_lock_minutes)
     for key in keys:
         rows = await tx.fetch("SELECT failures, first_at FROM login_failures WHERE key = :key", key=key)
@@ -141,16 +157,17 @@ async def failed(tx: Tx, keys: tuple[str, ...], settings: ConsoleSettings, now: 
         else:
             count = int(rows[0]["failures"]) + 1
             await tx.execute("UPDATE login_failures SET failures = :n WHERE key = :key", n=count, key=key)
-        if count >= settings.login_max_failures:
+        kind = key.split(":", 1)[0]
+        if count >= settings.login_max_failures * FACTORS.get(kind, 1):
             await tx.execute(
                 "UPDATE login_failures SET locked_until = :until WHERE key = :key", until=now + window, key=key
             )
-            log.warning("console login paused for %d min after %d failures (%s)", window.seconds // 60, count,
-                        key.split(":", 1)[0])  # fmt: skip
+            log.warning("console login paused for %d min after %d failures (%s)", window.seconds // 60, count, kind)
 
 
 async def succeeded(tx: Tx, keys: tuple[str, ...]) -> None:
-    for key in keys:
+    """A right password clears this account's and this place's counts (not the account's from elsewhere)."""
+    for key in keys[:2]:
         await tx.execute("DELETE FROM login_failures WHERE key = :key", key=key)
 
 

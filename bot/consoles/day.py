@@ -33,12 +33,21 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, end
 
 
-def parse_day(raw: str | None, today: date) -> date:
-    """ "2026-12-03" → that day; anything else → today."""
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # days outside these are typing mistakes (and would overflow the arithmetic)
+
+
+def valid_day(raw: str | None) -> date | None:
+    """ "2026-12-03" → that day; anything else, or a year outside 2000-2100, → None."""
     try:
-        return date.fromisoformat(raw) if raw and len(raw) == 10 else today
+        day = date.fromisoformat(raw) if raw and len(raw) == 10 else None
     except ValueError:
-        return today
+        return None
+    return day if day is not None and FIRST_YEAR <= day.year <= LAST_YEAR else None
+
+
+def parse_day(raw: str | None, today: date) -> date:
+    """ "2026-12-03" → that day; anything else → `today` (a default)."""
+    return valid_day(raw) or today
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,7 @@ def booking_line(
         time=words.clock(row["starts_at"], lang),
         location=_location_name(location, row["location"], lang),
         phone=(row["phone"] or "") if location is not None and location.kind == "phone" else "",
-        topic=flow.title.get(lang) if flow is not None else (row["topic"] or t("no_topic")),
+        topic=_topic(row, flow, settings, lang, t),
         tried=tuple(described(flow, steps, lang)),
         stuck_at=step_text(flow, stuck, lang) if stuck else "",
         language=t(f"lang_{row['language']}") if row["language"] in ("da", "en") else row["language"],
@@ -87,6 +96,14 @@ def booking_line(
         can_mark=row["starts_at"] <= now,
         marked_by=marked,
     )
+
+
+def _topic(row: BookingRow, flow: Flow | None, settings: BookingSettings, lang: str, t: Callable[..., str]) -> str:
+    """The flow's title; for a workshop sign-up, the workshop's title."""
+    if row["kind"] == "workshop":
+        workshop = next((w for w in settings.workshops if w.id == row["workshop"]), None)
+        return workshop.title.get(lang) if workshop is not None else (row["workshop"] or t("no_topic"))
+    return flow.title.get(lang) if flow is not None else (row["topic"] or t("no_topic"))
 
 
 def _location_name(location: LocationSettings | None, fallback: str, lang: str) -> str:

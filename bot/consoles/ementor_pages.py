@@ -25,9 +25,11 @@ from bot.core.statuses import BookingStatus, HandoverStatus
 from bot.escalation import accounts, handover
 from bot.escalation.accounts import first_name
 from bot.escalation.handover import HandoverRow
-from bot.flows.topic import described, failed_step, step_text
+from bot.flows.engine import SMALL_TALK
+from bot.flows.topic import ESCALATION_INTENTS, described, failed_step, step_text
 
 COMING_DAYS = 7
+NOT_TOPICS = SMALL_TALK | ESCALATION_INTENTS  # greetings, "ja", "tak", asking for a person: not topics
 TRANSCRIPT_TURNS = 40
 HISTORY_LIMIT = 200
 MAX_MESSAGE = 4000
@@ -65,17 +67,18 @@ def _location_filter(page: Page) -> tuple[str | None, bool]:
 
 async def day_page(page: Page) -> web.Response:
     today = local(page.now).date()
-    day = days.parse_day(page.request.match_info.get("day"), today)
+    asked = page.request.match_info.get("day")
+    day = days.valid_day(asked) if asked else today
     location, known = _location_filter(page)
-    if not known:
+    if day is None or not known:
         return error_page(page.request, 404, "not_found_title", "not_found")
     lines = await _day_lines(page, day, location)
     coming = []
     for offset in range(COMING_DAYS):
         other = today + timedelta(days=offset)
         start, end = days.day_bounds(other)
-        rows = await bookings.list_bookings(page.tx, start, end, BookingStatus.BOOKED, location)
-        coming.append((other, len(rows)))
+        rows = await bookings.list_bookings(page.tx, start, end, None, location)
+        coming.append((other, sum(1 for r in rows if r["status"] in days.SHOWN)))
     return page.render(
         "day.html",
         day=day,
@@ -102,9 +105,9 @@ def _weekday(day: date, lang: str) -> str:
 
 
 async def day_csv(page: Page) -> web.Response:
-    day = days.parse_day(page.request.match_info.get("day"), local(page.now).date())
+    day = days.valid_day(page.request.match_info.get("day"))
     location, known = _location_filter(page)
-    if not known:
+    if day is None or not known:
         return error_page(page.request, 404, "not_found_title", "not_found")
     lines = await _day_lines(page, day, location)
     name = f"dagsliste-{day.isoformat()}{'-' + location if location else ''}.csv"
@@ -133,11 +136,11 @@ async def attendance(page: Page) -> web.Response:
     marked = await bookings.mark_attendance(page.tx, reference, BookingStatus(status), page.now, int(page.me["id"]))
     back = _back_to_day(page, marked.row)
     if marked.outcome == "too_early":
-        return page.back(back, "too_early")
+        return page.back(back, problem="too_early")
     if marked.outcome == "too_late":
-        return page.back(back + ("&" if "?" in back else "?") + f"n={bookings.CORRECTION_DAYS}", "too_late")
+        return page.back(back + ("&" if "?" in back else "?") + f"n={bookings.CORRECTION_DAYS}", problem="too_late")
     if marked.outcome != "marked":
-        return page.back(back, "unknown_booking")
+        return page.back(back, problem="unknown_booking")
     return page.back(back, "done_marked")
 
 
@@ -146,7 +149,7 @@ async def cancel_booking(page: Page) -> web.Response:
     row = await bookings.by_reference(page.tx, reference)
     message = page.field("message", 500)
     if row is None or row["status"] != BookingStatus.BOOKED or row["starts_at"] <= page.now:
-        return page.back(_back_to_day(page, row), "unknown_booking")
+        return page.back(_back_to_day(page, row), problem="unknown_booking")
     await cancel_by_ementor(page.tx, page.settings, page.now, row, int(page.me["id"]), message)
     return page.back(_back_to_day(page, row), "done_cancelled")
 
@@ -187,11 +190,12 @@ async def show_blocks(page: Page) -> web.Response:
 
 
 def _clock(raw: str) -> time | None:
-    raw = raw.replace(".", ":")
-    try:
-        return time.fromisoformat(raw if len(raw) > 2 else f"{raw}:00")
-    except ValueError:
+    """ "9", "9.30", "09:30" → a time of day; anything else → None."""
+    hours, _, minutes = raw.strip().replace(".", ":").partition(":")
+    if not hours.isdigit() or (minutes and not minutes.isdigit()) or len(hours) > 2 or len(minutes) > 2:
         return None
+    h, m = int(hours), int(minutes or 0)
+    return time(h, m) if h < 24 and m < 60 else None
 
 
 async def add_block(page: Page) -> web.Response:
@@ -203,14 +207,28 @@ async def add_block(page: Page) -> web.Response:
     except ValueError:
         on = None
     places = int(values["places"]) if values["places"].isdigit() and len(values["places"]) < 5 else None
-    if location is None or on is None or start_clock is None or end_clock is None:
-        return await blocks_page(page, page.t("bad_input", why=page.t("block_add")), 400, **values)
-    if values["places"] and (places is None or places < 1):
-        return await blocks_page(page, page.t("bad_input", why=page.t("block_places")), 400, **values)
+    problem = (
+        "block_bad_location" if location is None
+        else "block_bad_date" if on is None
+        else "block_bad_time" if start_clock is None or end_clock is None
+        else "block_bad_places" if values["places"] and (places is None or places < 1)
+        else None
+    )  # fmt: skip
+    if problem is not None or location is None or on is None or start_clock is None or end_clock is None:
+        return await blocks_page(page, page.t(problem or "block_bad_time"), 400, **values)
     starts_at = datetime.combine(on, start_clock, COPENHAGEN)
     ends_at = datetime.combine(on, end_clock, COPENHAGEN)
-    if ends_at <= starts_at or ends_at <= page.now:
-        return await blocks_page(page, page.t("bad_input", why=page.t("block_to")), 400, **values)
+    if ends_at <= starts_at:
+        return await blocks_page(page, page.t("block_bad_order"), 400, **values)
+    if ends_at <= page.now:
+        return await blocks_page(page, page.t("block_in_past"), 400, **values)
+    same = [
+        b
+        for b in await blocks.list_blocks(page.tx, page.now)
+        if (b["location"], b["starts_at"], b["ends_at"], b["places"]) == (location.id, starts_at, ends_at, places)
+    ]
+    if same:  # the form sent twice (a double click, a reload): one block
+        return page.back("/ementor/blocks", "done_blocked")
     affected = await blocks.bookings_under(page.tx, location, starts_at, ends_at, places, page.now)
     if affected and page.field("confirm") != "1":
         shown = [days.booking_line(r, page.settings.booking, page.console.flows, page.now, page.lang, page.t, {})
@@ -378,9 +396,9 @@ async def say(page: Page) -> web.Response:
         return row
     text = page.field("text", MAX_MESSAGE + 1)
     if not text or len(text) > MAX_MESSAGE:
-        return await _handover_page(page, int(row["id"]), page.t("message_empty"))
+        return page.back(f"/ementor/handovers/{row['id']}", problem="message_empty")
     await handover.ementor_says(page.tx, page.settings, page.now, row, text)
-    return page.back(f"/ementor/handovers/{row['id']}#chat-end", "message_sent")
+    return page.back(f"/ementor/handovers/{row['id']}#chat-end", "done_message_sent")
 
 
 async def save_notes(page: Page) -> web.Response:
@@ -435,7 +453,10 @@ async def history(page: Page) -> web.Response:
         start=start_day,
         end=end_day,
         topic=topic or "",
-        topics=sorted(((k, f.title.get(page.lang)) for k, f in page.console.flows.items()), key=lambda kv: kv[1]),
+        topics=sorted(
+            ((k, f.title.get(page.lang)) for k, f in page.console.flows.items() if k not in NOT_TOPICS),
+            key=lambda kv: kv[1],
+        ),
     )
 
 

@@ -76,7 +76,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     notice_after, message_after = _cursor(request)
 
     async def start(tx: Tx) -> tuple[auth.Session | None, int]:
-        session = await auth.session_of(tx, value, c.settings.console, c.clock())
+        session = await auth.session_of(tx, value, c.settings.console, c.clock(), touch=False)
         latest = await tx.fetch("SELECT MAX(id) AS n FROM notices")
         return session, int(latest[0]["n"] or 0)
 
@@ -107,7 +107,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                 notice_after = int(notice["id"])
                 body = json.loads(notice["body"])
                 await response.write(
-                    _event("notice", f"n{notice_after}-m{message_after}", {"kind": notice["kind"], **body})
+                    _event("notice", f"n{notice_after}-m{message_after}", {**body, "kind": notice["kind"]})
                 )
             for message in messages:
                 message_after = int(message["id"])
@@ -118,7 +118,9 @@ async def events(request: web.Request) -> web.StreamResponse:
                 last_beat = now
             if now - last_check >= SESSION_CHECK_SECONDS:
                 last_check = now
-                alive = await c.store.transaction(lambda tx: auth.session_of(tx, value, c.settings.console, c.clock()))
+                alive = await c.store.transaction(
+                    lambda tx: auth.session_of(tx, value, c.settings.console, c.clock(), touch=False)
+                )
                 if alive is None:
                     await response.write(b"event: logged_out\ndata: {}\n\n")
                     break

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -54,7 +55,8 @@ HEADERS = {
     "X-Frame-Options": "DENY",
 }
 MAX_FORM = 64 * 1024
-DONE_PROBLEMS = ("too_early", "too_late", "unknown_booking", "message_sent")  # lines a page may show after a redirect
+REMOVED = re.compile(r"\[removed: (\w+)\]")
+PROBLEMS = ("too_early", "too_late", "unknown_booking", "message_empty", "not_yours")  # refusals shown after a redirect
 
 
 @dataclass
@@ -77,19 +79,35 @@ def language(request: web.Request) -> str:
 
 
 def translate(lang: str) -> Callable[..., str]:
+    """The console's words in `lang`; with n=1, the key's singular form `<key>_one` when there is one
+    ("1 tid", not "1 tider")."""
     phrases = console_words()
 
     def t(key: str, **values: object) -> str:
+        if values.get("n") in (1, "1") and f"{key}_one" in phrases.phrases:
+            key = f"{key}_one"
         return phrases.get(key, lang, **values)
 
     return t
 
 
 def safe_next(raw: str | None, default: str = "/ementor/") -> str:
-    """A path on this site to go back to: never another site ("//evil.example", "https://…")."""
-    if not raw or not raw.startswith("/") or raw.startswith("//") or "\\" in raw or len(raw) > 500:
+    """A path on this site to go back to: never another site ("//evil.example", "/\t/evil.example" — browsers
+    drop tabs and newlines —, "https://…", "/\\evil"), never a control character."""
+    if not raw or len(raw) > 500 or not raw.startswith("/") or "\\" in raw:
+        return default
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in raw) or raw.startswith("//"):
         return default
     return raw
+
+
+def client_address(request: web.Request, settings: Settings) -> str:
+    """Who is asking, for login throttling: the peer, or behind a trusted proxy the address it reports."""
+    if settings.console.trust_forwarded_for:
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded[:64]
+    return request.remote or ""
 
 
 def redirect(location: str) -> web.Response:
@@ -141,20 +159,33 @@ class Page:
     def t(self, key: str, **values: object) -> str:
         return translate(self.lang)(key, **values)
 
+    def channel_name(self, channel: str) -> str:
+        """ "rest" → "web (REST)": a channel as an eMentor knows it."""
+        key = f"channel_{channel}"
+        return self.t(key) if key in console_words().phrases else channel
+
+    def as_kept(self, text: str) -> str:
+        """A citizen's words as the turn log keeps them, with its markers ("[removed: cpr]") in words."""
+        return REMOVED.sub(lambda m: self.t(f"removed_{m.group(1)}") if f"removed_{m.group(1)}" in
+                           console_words().phrases else m.group(0), text)  # fmt: skip
+
     def field(self, name: str, limit: int = 200) -> str:
         value = self.form.get(name, "") if self.form is not None else self.request.query.get(name, "")
         return str(value).strip()[:limit] if isinstance(value, str) else ""
 
     def render(self, template: str, status: int = 200, **context: Any) -> web.Response:
-        done = self.request.query.get("done", "")
+        done, refused = self.request.query.get("done", ""), self.request.query.get("problem", "")
         count = self.request.query.get("n", "")
-        known = done in console_words().phrases and (done.startswith("done_") or done in DONE_PROBLEMS)
-        context.setdefault("done", self.t(done, n=count if count.isdigit() else "") if known else "")
-        context.setdefault("problem", "")
+        n = count if count.isdigit() else ""
+        known = console_words().phrases
+        context.setdefault("done", self.t(done, n=n) if done in known and done.startswith("done_") else "")
+        context.setdefault("problem", self.t(refused, n=n) if refused in known and refused in PROBLEMS else "")
         response = aiohttp_jinja2.render_template(
             template,
             self.request,
             {
+                "channel_name": self.channel_name,
+                "as_kept": self.as_kept,
                 "t": translate(self.lang),
                 "lang": self.lang,
                 "me": self.me,
@@ -172,11 +203,17 @@ class Page:
         response.headers.update(HEADERS)
         return response
 
-    def back(self, path: str, done: str | None = None) -> web.Response:
-        """After a change, back to a page (303, so a reload does not send the form again) with a short line."""
-        if done:
-            path += ("&" if "?" in path else "?") + urlencode({"done": done})
-        return redirect(path)
+    def back(self, path: str, done: str | None = None, problem: str | None = None) -> web.Response:
+        """After a change (or a refusal), back to a page with 303 — so a reload does not send the form again —
+        and a short line: `done` in green, `problem` in red."""
+        fragment = ""
+        if "#" in path:
+            path, fragment = path.split("#", 1)
+            fragment = "#" + fragment
+        extra = {k: v for k, v in (("done", done), ("problem", problem)) if v}
+        if extra:
+            path += ("&" if "?" in path else "?") + urlencode(extra)
+        return redirect(path + fragment)
 
 
 PageFn = Callable[[Page], Awaitable[web.Response]]
@@ -283,7 +320,7 @@ async def login(request: web.Request) -> web.Response:
     if not isinstance(given, str) or not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         return error_page(request, 403, "stale_title", "stale")
     username, password = str(form.get("username", ""))[:100], str(form.get("password", ""))[:1000]
-    address = request.remote or ""
+    address = client_address(request, c.settings)
     try:
         value, paused = await auth.login(c.store, username, password, address, c.secret, c.settings.console, c.clock())
     except StorageUnavailable:
@@ -321,6 +358,29 @@ async def choose_language(request: web.Request) -> web.Response:
     return response
 
 
+CONSOLE_PATHS = ("/ementor", "/admin", "/login", "/logout", "/console")
+
+
+@web.middleware
+async def console_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A console address that does not exist, or is used the wrong way (GET /logout), answers with the
+    console's own page, not the server's bare one."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        if request.path.startswith(CONSOLE_PATHS):
+            return error_page(request, 404, "not_found_title", "not_found")
+        raise
+    except web.HTTPMethodNotAllowed:
+        if request.path == "/logout":
+            return redirect("/ementor/")  # logging out is a button (a form), not a link
+        if request.path.startswith(CONSOLE_PATHS):
+            return error_page(request, 405, "not_found_title", "not_found")
+        raise
+
+
 def setup(app: web.Application, store: ConversationStore, settings: Settings, clock: Clock,
           flows: Mapping[str, Flow]) -> Console:  # fmt: skip
     """The templates, the login routes and the console's static files; the pages add their own routes."""
@@ -329,6 +389,7 @@ def setup(app: web.Application, store: ConversationStore, settings: Settings, cl
         log.info("EMENTOR_CONSOLE_SECRET is not set: login throttling by address counts per bot process")
     c = Console(store, settings, clock, flows, **({"secret": secret} if secret else {}))
     app[CONSOLE_KEY] = c
+    app.middlewares.append(console_errors)
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("bot.consoles", "templates"),

@@ -187,7 +187,12 @@ class Dispatcher:
         return state, []
 
     async def handle(self, inbound: Inbound) -> list[Outbound] | None:
-        """The bot's replies, or None when this message id was already handled (a repeated delivery)."""
+        """The bot's replies, or None when this message id was already handled (a repeated delivery). The
+        whole turn reads one version of the texts: edited texts swapped in meanwhile answer the next turn."""
+        with self.engine.shelf.pin():
+            return await self._handle(inbound)
+
+    async def _handle(self, inbound: Inbound) -> list[Outbound] | None:
         text = clean_text(inbound.text)
         first = await self.understand(text)
         now = self.clock()

@@ -19,11 +19,9 @@ and remembers who or what ended it.
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, TypedDict, cast
 
 from bot.booking import audit
@@ -41,8 +39,9 @@ from bot.delivery.notices import GROUP_CHANNEL, notify
 from bot.delivery.outbox import enqueue
 from bot.escalation import accounts
 from bot.escalation.accounts import online_count
+from bot.flows.content import shelf
 from bot.flows.model import Flow
-from bot.flows.phrases import Phrases, load_phrases
+from bot.flows.phrases import Phrases
 from bot.flows.topic import Topic, described, failed_step, step_text, steps_line
 
 MAX_TEXT = 4000
@@ -97,14 +96,15 @@ def _handover(row: Row) -> HandoverRow:
     return cast(HandoverRow, {**row, "status": HandoverStatus(row["status"]), "notes": row["notes"] or ""})
 
 
-@functools.lru_cache(maxsize=4)
-def _load(path: str) -> Phrases:
-    return load_phrases(path).require(KEYS)
-
-
 def phrases(settings: Settings) -> Phrases:
-    """flows/ui/handover.yml of the configured flows folder (read once)."""
-    return _load(str(Path(settings.conversation.flows) / "ui" / "handover.yml"))
+    """flows/ui/handover.yml of the configured flows folder as this process serves it now (with the texts
+    edited in the admin console). Every key is checked at start-up (`check`)."""
+    return shelf(settings.conversation.flows).now().phrases["handover"]
+
+
+def check(phrases: Phrases) -> Phrases:
+    """Every key the hand-over speaks is there, or start-up (or a reload) stops naming it."""
+    return phrases.require(KEYS)
 
 
 def expected_wait(position: int, minutes_per_citizen: int, online: int) -> int:

@@ -9,11 +9,13 @@ a row offer a human eMentor. The state is immutable: each function returns the s
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from bot.core.messages import Button, Link, Outbound
 from bot.core.payloads import format_payload
 from bot.core.text import language_of
 from bot.core.turn import Asked, DialogueState, Result, Understanding
+from bot.flows.content import Content, LiveFlows, Shelf
 from bot.flows.model import Flow, Step
 from bot.flows.ui import UiTexts, command_key
 
@@ -38,9 +40,19 @@ def role_of(title: str) -> str | None:
 
 
 class Engine:
-    def __init__(self, flows: Mapping[str, Flow], ui: UiTexts) -> None:
-        self.flows = flows
-        self.ui = ui
+    def __init__(self, flows: Mapping[str, Flow], ui: UiTexts, shelf: Shelf | None = None) -> None:
+        """Fixed flows and texts; or, with `shelf`, whatever that shelf serves now (texts edited in the
+        console swap in while the bot runs, bot/flows/content.py), `flows` and `ui` being ignored."""
+        self.shelf = shelf or Shelf(Path("."), Content(flows, ui, {}))
+        self.flows: Mapping[str, Flow] = LiveFlows(self.shelf)
+
+    @classmethod
+    def serving(cls, shelf: Shelf) -> Engine:
+        return cls(shelf.base.flows, shelf.base.ui, shelf)
+
+    @property
+    def ui(self) -> UiTexts:
+        return self.shelf.now().ui
 
     # ---- entry point -------------------------------------------------------------------------------
     def respond(self, state: DialogueState, u: Understanding) -> Result:

@@ -3,17 +3,20 @@ CSRF refusal; session expiry; login throttling; cookie flags. On SQLite and Post
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
+from bot.config import ConsoleSettings
 from bot.consoles.auth import COOKIE
 from bot.core.clock import ManualClock
 from bot.escalation import accounts
 from bot.nlu.classifier import IntentModel
 from bot.storage.store import Store
+from tests.conftest import app_settings
 from tests.consoles.helpers import NOW, PASSWORD, Client, add_user, console_client, logged_in, login
 
 PROTECTED = ("/ementor", "/admin", "/api/ementor", "/logout")
@@ -78,7 +81,7 @@ async def test_an_ementor_reaches_no_admin_route_and_an_admin_reaches_both(clien
     client.session.cookie_jar.clear()
     csrf = await logged_in(client, "ada")
     assert (await client.get("/admin/")).status == 200
-    assert "Anna Hansen" in await (await client.get("/admin/")).text()
+    assert "Anna Hansen" in await (await client.get("/admin/accounts")).text()
     assert (await client.get("/ementor/")).status == 200  # an admin does what an eMentor does
 
 
@@ -126,15 +129,36 @@ async def test_logout_ends_the_session(client: Client) -> None:
     assert again.status == 303
 
 
-async def test_wrong_passwords_pause_the_account_and_the_address(client: Client, clock: ManualClock) -> None:
+async def test_wrong_passwords_pause_that_account_at_that_address(client: Client, clock: ManualClock) -> None:
     for _ in range(4):
         assert (await login(client, "anna", "forkert-kode-123")).status == 401
     paused = await login(client, "anna", "forkert-kode-123")
     assert paused.status == 429 and "For mange forkerte forsøg. Prøv igen kl. 10.15." in await paused.text()
     assert (await login(client, "anna", PASSWORD)).status == 429  # the right password waits too
-    assert (await login(client, "ada", PASSWORD)).status == 429  # and so does this address for another name
     clock.advance(timedelta(minutes=16))
     assert (await login(client, "anna", PASSWORD)).status == 303
+
+
+async def test_nobody_locks_an_ementor_out_from_somewhere_else(
+    project_model: IntentModel, store: Store, clock: ManualClock
+) -> None:
+    """Wrong passwords for Anna's name from one place pause that place for her name — not Anna at her own desk
+    — and many names tried from one place pause the place. (Behind a proxy: `console.trust_forwarded_for`.)"""
+    await add_user(store, "anna", "ementor", "Anna Hansen")
+    await add_user(store, "ada", "admin", "Ada Admin")
+    settings = dataclasses.replace(app_settings(), console=ConsoleSettings(trust_forwarded_for=True))
+    async with console_client(project_model, store, clock, settings) as client:
+        attacker, desk = {"X-Forwarded-For": "203.0.113.9"}, {"X-Forwarded-For": "192.0.2.20"}
+        for _ in range(6):
+            await login(client, "anna", "forkert-kode-123", **attacker)
+        assert (await login(client, "anna", PASSWORD, **attacker)).status == 429
+        client.session.cookie_jar.clear()
+        assert (await login(client, "anna", PASSWORD, **desk)).status == 303  # Anna at her desk gets in
+        client.session.cookie_jar.clear()
+        for number in range(20):  # guessing many names from one place
+            await login(client, f"navn{number}", "forkert-kode-123", **attacker)
+        assert (await login(client, "ada", PASSWORD, **attacker)).status == 429
+        assert (await login(client, "ada", PASSWORD, **desk)).status == 303
 
 
 async def test_the_wrong_name_and_the_wrong_password_say_the_same(client: Client) -> None:
@@ -194,3 +218,21 @@ async def test_english_is_one_click_away(client: Client) -> None:
         and "Queue" in await response.text()
         and "No citizens are waiting" in await response.text()
     )
+
+
+@pytest.mark.parametrize(
+    "target", ["/%09/evil.example/x", "//evil.example", "/\\evil.example", "https://evil.example", "/%0A/evil.example"]
+)
+async def test_a_link_never_sends_you_to_another_site(client: Client, target: str) -> None:
+    response = await client.get(f"/console/lang/en?next={target}", allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "/ementor/"
+
+
+async def test_odd_addresses_get_the_consoles_own_pages(client: Client) -> None:
+    await logged_in(client, "anna")
+    for path in ("/ementor/day/9999-12-31", "/ementor/day/0001-01-01", "/ementor/day/2026-13-45", "/ementor/nope"):
+        response = await client.get(path, allow_redirects=False)
+        assert response.status == 404 and "Findes ikke" in await response.text(), path
+    history = await client.get("/ementor/history?from=0001-01-01&to=9999-12-31")
+    assert history.status == 200
+    assert (await client.get("/logout", allow_redirects=False)).headers["Location"] == "/ementor/"

@@ -218,10 +218,10 @@ async def test_attendance_on_the_day_and_a_block_over_a_booking(
     await anna.get_by_label("Grund (ses kun af eMentorer)").fill("Personalemøde")
     await anna.get_by_role("button", name="Bloker tid").click()
     warning = anna.get_by_role("alert")
-    await expect(warning).to_contain_text("Der er 1 bookede tider")
+    await expect(warning).to_contain_text("Der er 1 booket tid")
     await expect(warning).to_contain_text(later)
-    await anna.get_by_role("button", name="Bloker og aflys 1 tider").click()
-    await expect(anna.get_by_text("Tiden er blokeret, og 1 borgere har fået besked.")).to_be_visible()
+    await anna.get_by_role("button", name="Bloker og aflys 1 tid").click()
+    await expect(anna.get_by_text("Tiden er blokeret, og 1 borger har fået besked.")).to_be_visible()
     told = await pulled(server, "ole")
     assert told and "5. december" in told[0], told
     cancelled = await store.transaction(lambda tx: bookings.by_reference(tx, later))

@@ -4,12 +4,13 @@
 (function () {
   "use strict";
   var csrf = (document.querySelector('meta[name="csrf"]') || {}).content || "";
+  var myName = (document.querySelector('meta[name="me"]') || {}).content || "";
   var baseTitle = document.title;
   var unseen = 0;
 
   function clock(iso) {
     try {
-      return new Intl.DateTimeFormat("da-DK", { hour: "2-digit", minute: "2-digit", timeZone: "Europe/Copenhagen" })
+      return new Intl.DateTimeFormat("da-DK", { hour: "numeric", minute: "2-digit", timeZone: "Europe/Copenhagen" })
         .format(new Date(iso)).replace(":", ".");
     } catch (e) { return ""; }
   }
@@ -94,7 +95,10 @@
       var data = {};
       try { data = JSON.parse(e.data); } catch (err) { return; }
       if (String(data.kind || "").indexOf("handover") === 0 || data.kind === "delivery_failed") {
-        refreshQueue(data.kind === "handover");
+        // a new citizen, one put back in the queue, or one handed to me: worth a tone
+        var forMe = data.kind === "handover_transferred" && myName && data.ementor === myName;
+        refreshQueue(data.kind === "handover" || data.kind === "handover_requeued");
+        if (forMe) { notify((queue || counter || document.body).getAttribute("data-new-text") || "+"); }
         if (messages && String(data.handover) === messages.getAttribute("data-handover") && data.kind !== "handover") {
           var box = document.getElementById("text");
           if (!box || !box.value) { window.location.reload(); }
@@ -114,6 +118,8 @@
       var text = box.value.trim();
       if (!text) { return; }
       e.preventDefault();
+      if (composer.getAttribute("data-busy") === "1") { return; }
+      composer.setAttribute("data-busy", "1");
       var id = messages.getAttribute("data-handover");
       fetch("/api/ementor/handovers/" + encodeURIComponent(id) + "/messages", {
         method: "POST",
@@ -121,8 +127,9 @@
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
         body: JSON.stringify({ text: text })
       }).then(function (r) {
+        composer.removeAttribute("data-busy");
         if (r.status === 201) { box.value = ""; box.focus(); } else { composer.submit(); }
-      }).catch(function () { composer.submit(); });
+      }).catch(function () { composer.removeAttribute("data-busy"); composer.submit(); });
     });
   }
 
@@ -132,6 +139,14 @@
       if (!box) { return; }
       box.value = box.value ? box.value + "\n" + button.getAttribute("data-reply") : button.getAttribute("data-reply");
       box.focus();
+    });
+  });
+  // a form is sent once: a double click must not write to a citizen twice or block time twice
+  Array.prototype.forEach.call(document.querySelectorAll("form[method=post]:not(#composer)"), function (form) {
+    form.addEventListener("submit", function (e) {
+      if (form.getAttribute("data-sending") === "1") { e.preventDefault(); return; }
+      form.setAttribute("data-sending", "1");
+      window.setTimeout(function () { form.removeAttribute("data-sending"); }, 3000);
     });
   });
   Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
