@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.booking import audit
 from bot.booking.places import validate as validate_booking
 from bot.booking.texts import check as check_booking_phrases
 from bot.channels.telegram.sender import TelegramSender
@@ -33,9 +34,11 @@ from bot.escalation.handover import check as check_handover_phrases
 from bot.escalation.timeouts import escalation_jobs
 from bot.flows.content import Content, Shelf, apply, load_files, restock, signature
 from bot.flows.engine import Engine
+from bot.nlu import registry
 from bot.nlu.backends import NluBackend, make_backend
 from bot.nlu.catalogue import catalogue
 from bot.nlu.classifier import IntentModel
+from bot.nlu.jobs import ModelJobs, working_copy
 from bot.nlu.model_store import load_model
 from bot.nlu.trainer import ensure_model
 from bot.storage.migrate import upgrade
@@ -132,6 +135,20 @@ class Runtime:
     on_live: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
     live_seen: dict[str, int] = field(default_factory=dict)
     _reloads: set[asyncio.Task[None]] = field(default_factory=set)
+    # the model version answering (bot/nlu/registry.py); None while the model file answers
+    model_id: int | None = None
+    # what GET /status says about the model: kept current through every swap (one dict, changed in place)
+    info: dict[str, Any] = field(default_factory=dict)
+    _swap: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        """Every process serves model versions: a newly activated one is swapped in (`reload_model`, on
+        `live.MODEL`), and its worker takes training jobs (`trainer.tick`)."""
+        self.on_live.setdefault(live.MODEL, self.reload_model)
+        self.info.update(self.model_info())
+        self.trainer = ModelJobs(
+            self.store, self.settings, self.clock, lambda: self.model, working_copy(self.settings), audit.record
+        )
 
     @property
     def mailbox(self) -> OutboxMailbox:
@@ -147,6 +164,7 @@ class Runtime:
             "fingerprint": self.model.metadata.get("data_hash"),
             "trained_at": self.model.metadata.get("trained_at"),
             "intents": len(self.model.labels),
+            "model_version": self.model_id,
         }
 
     def worker(self, extra: Mapping[str, Sender] | None = None) -> DeliveryWorker:
@@ -154,7 +172,7 @@ class Runtime:
         this process serves (`extra`, e.g. socket.io), runs the hand-over timeouts, and watches the live
         versions (a new model, new answer texts) every tick."""
         senders = {**self.senders, **(extra or {})}
-        jobs = [*escalation_jobs(self.settings), self.watch_live]
+        jobs = [*escalation_jobs(self.settings), self.watch_live, self.trainer.tick]
         return DeliveryWorker(self.store, senders, self.settings.delivery, self.clock, jobs)
 
     async def watch_live(self, tx: Tx, now: datetime) -> None:
@@ -169,6 +187,28 @@ class Runtime:
             self._reloads.add(task)
             task.add_done_callback(self._reloads.discard)
 
+    async def reload_model(self) -> None:
+        """Serve the active model version, if it is not the one answering: its bytes are read and turned
+        into a model beside the turns (a thread), then `use_model` swaps it in. One reload at a time, each
+        reading the newest active version, so the last to finish is the newest. No version activated yet:
+        the model file keeps answering."""
+        async with self._swap:
+            found = await self.store.transaction(registry.active_blob, read_only=True)
+            if found is None or found[0] == self.model_id:
+                return
+            model_id, blob = found
+            model = await asyncio.to_thread(registry.load_version, blob, model_id)
+            del blob, found
+            self.use_model(model, model_id)
+
+    def use_model(self, model: IntentModel, model_id: int | None) -> None:
+        """The swap: every parse from now on uses `model`; a turn under way finishes with the one it had.
+        Nothing else keeps the old model (no cache is keyed on a model; the word vectors and the lexicon
+        are shared by all models), so it is freed when the last parse using it returns."""
+        self.nlu.use(model)
+        self.model, self.model_id = model, model_id
+        self.info.update(self.model_info())
+
     async def _reload(self, name: str, version: int) -> None:
         try:
             await self.on_live[name]()
@@ -180,6 +220,7 @@ class Runtime:
     async def close(self) -> None:
         for task in tuple(self._reloads):
             task.cancel()
+        await self.trainer.close()
         telegram = self.senders.get("telegram")
         if isinstance(telegram, TelegramSender):
             await telegram.close()

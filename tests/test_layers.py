@@ -28,7 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "handlers": {"core", "config", "flows", "booking", "escalation"},
     "api": {"core", "config", "nlu", "flows", "booking", "escalation", "delivery", "consoles"},
     "web": {"core", "config", "booking"},
-    "consoles": {"core", "config", "flows", "delivery", "booking", "escalation"},
+    "consoles": {"core", "config", "flows", "delivery", "booking", "escalation", "nlu"},
 }
 TOP = {"runtime", "app", "cli", "__main__", "__init__"}
 

@@ -182,9 +182,7 @@ async def models_page(page: Page, problem: str = "", status: int = 200) -> web.R
     active = await registry.active(page.tx)
     activated = page.request.query.get("activated", "")
     done = (
-        page.t("models_activated_line", id=activated)
-        if active is not None and activated == str(active["id"])
-        else ""
+        page.t("models_activated_line", id=activated) if active is not None and activated == str(active["id"]) else ""
     )
     return page.render(
         "admin_models.html",
@@ -263,4 +261,3 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/admin/models/rollback", console(rollback, role="admin"))
     app.router.add_post("/admin/models/{id}/activate", console(activate, role="admin"))
     app.router.add_get("/admin/jobs/{id}", console(job_page, role="admin"))
-

@@ -47,3 +47,20 @@ class OutboxStatus(StrEnum):
 def sql_list(statuses: Iterable[StrEnum]) -> str:
     """ "('held', 'booked')": statuses written into SQL (they are constants, never citizen input)."""
     return "(" + ", ".join(f"'{status.value}'" for status in statuses) + ")"
+
+
+class ModelStatus(StrEnum):
+    """A trained model version (bot/nlu/registry.py): one is `active` at a time."""
+
+    CANDIDATE = "candidate"  # trained and scored, not answering (the gate said no, or not yet activated)
+    ACTIVE = "active"  # answers citizens in every bot process
+    RETIRED = "retired"  # answered before; a roll back brings it back
+
+
+class JobStatus(StrEnum):
+    """A background job of the admin console (bot/nlu/jobs.py), shared through the database."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"

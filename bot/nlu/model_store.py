@@ -8,9 +8,11 @@ settings), when, and how well it did, so `ementor run` can tell a stale model fr
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
@@ -40,9 +42,7 @@ def data_fingerprint(paths: Iterable[str | Path], settings: dict[str, Any]) -> s
     return digest.hexdigest()[:16]
 
 
-def save_model(model: IntentModel, path: str | Path) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+def _arrays(model: IntentModel) -> dict[str, Any]:
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, **model.metadata}
     metadata["spec"] = asdict(model.featurizer.spec)
     metadata["temperature"] = model.temperature
@@ -58,16 +58,34 @@ def save_model(model: IntentModel, path: str | Path) -> Path:
     for block in model.featurizer.blocks:
         arrays[f"vocab_{block.kind}"] = np.asarray(block.terms, dtype=str)
         arrays[f"idf_{block.kind}"] = block.idf
+    return arrays
+
+
+def save_model(model: IntentModel, path: str | Path) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
     # write to a temporary file and rename: a server loading the model never sees half a file
     fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".npz")
     os.close(fd)
     try:
-        np.savez_compressed(tmp, **arrays)
+        np.savez_compressed(tmp, **_arrays(model))
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return target
+
+
+def model_to_bytes(model: IntentModel) -> bytes:
+    """The model file's bytes, for a model kept in the database (bot/nlu/registry.py) rather than on disk."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **_arrays(model))
+    return buffer.getvalue()
+
+
+def model_from_bytes(blob: bytes, name: str = "model version") -> IntentModel:
+    """A model from the bytes `model_to_bytes` made; ModelError when they are not a model of this format."""
+    return load_model(io.BytesIO(blob), name)
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
@@ -78,10 +96,12 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         raise ModelError(f"{path}: not a readable model file ({exc})") from None
 
 
-def load_model(path: str | Path) -> IntentModel:
+def load_model(path: str | Path | io.BytesIO, name: str | None = None) -> IntentModel:
+    """A model from its file (or the file's bytes, with a `name` for the errors)."""
+    label = name or str(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
-            metadata = _metadata(archive, path)
+            metadata = _metadata(archive, label)
             spec = FeatureSpec(**metadata.pop("spec"))
             blocks: list[Block] = []
             offset = 0
@@ -100,9 +120,9 @@ def load_model(path: str | Path) -> IntentModel:
                 metadata=metadata,
             )
     except FileNotFoundError:
-        raise ModelError(f"{path}: no model file (train one with `ementor nlu train`)") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ModelError(f"{path}: not a readable model file ({exc})") from None
+        raise ModelError(f"{label}: no model file (train one with `ementor nlu train`)") from None
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+        raise ModelError(f"{label}: not a readable model file ({exc})") from None
 
 
 def _metadata(archive: Any, path: str | Path) -> dict[str, Any]:

@@ -157,21 +157,21 @@ def test_export_changes_exactly_the_edited_texts(tmp_path: Path) -> None:
     folder = tmp_path / "flows"
     shutil.copytree(ROOT / "flows", folder)
     edits = [
-        Override("step", STEP, Text('Du kan få MitID på to måder. Tryk på "Ja", hvis du har et pas.', "It's two ways.\nWhich one fits you?")),
-        Override("phrase", "booking.ask_name", Text("Hvad er dit fornavn? Du må gerne springe over.", "What is your first name? You may skip this.")),
+        Override("step", STEP, Text('Du kan få MitID på to måder. Tryk på "Ja", hvis du har et pas.', "It's two ways.\nWhich one fits you?")),  # noqa: E501
+        Override("phrase", "booking.ask_name", Text("Hvad er dit fornavn? Du må gerne springe over.", "What is your first name? You may skip this.")),  # noqa: E501
         Override("phrase", "texts.buttons.worked", Text("Det lykkedes", "It worked")),
     ]  # fmt: skip
     done = export(folder, edits)
     assert sorted(p.name for p in done.files) == ["booking.yml", "mitid_post.yml", "texts.yml"]
     assert _diff(ROOT / "flows" / "mitid_post.yml", folder / "mitid_post.yml") == [
-        '-          da: "Du kan få MitID på to måder. Med et pas og en nyere smartphone kan du selv gøre det i MitID-appen. Ellers får du det i Borgerservice. Hvad passer på dig?"',
-        '-          en: "You can get MitID in two ways. With a passport and a newer smartphone, you can do it yourself in the MitID app. If not, you get it at Borgerservice. Which fits you?"',
+        '-          da: "Du kan få MitID på to måder. Med et pas og en nyere smartphone kan du selv gøre det i MitID-appen. Ellers får du det i Borgerservice. Hvad passer på dig?"',  # noqa: E501
+        '-          en: "You can get MitID in two ways. With a passport and a newer smartphone, you can do it yourself in the MitID app. If not, you get it at Borgerservice. Which fits you?"',  # noqa: E501
         "+          da: 'Du kan få MitID på to måder. Tryk på \"Ja\", hvis du har et pas.'",
         '+          en: "It\'s two ways.\\nWhich one fits you?"',
     ]  # fmt: skip
     assert _diff(ROOT / "flows" / "ui" / "booking.yml", folder / "ui" / "booking.yml") == [
-        '-  ask_name: {da: "Tiden er holdt til dig i 15 minutter. Hvad er dit fornavn? Du må gerne springe over.", en: "The time is held for you for 15 minutes. What is your first name? You may skip this."}',
-        '+  ask_name: {da: "Hvad er dit fornavn? Du må gerne springe over.", en: "What is your first name? You may skip this."}',
+        '-  ask_name: {da: "Tiden er holdt til dig i 15 minutter. Hvad er dit fornavn? Du må gerne springe over.", en: "The time is held for you for 15 minutes. What is your first name? You may skip this."}',  # noqa: E501
+        '+  ask_name: {da: "Hvad er dit fornavn? Du må gerne springe over.", en: "What is your first name? You may skip this."}',  # noqa: E501
     ]  # fmt: skip
     assert _diff(ROOT / "flows" / "ui" / "texts.yml", folder / "ui" / "texts.yml") == [
         '-  worked: {da: "Det virkede", en: "It worked"}',
