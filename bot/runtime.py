@@ -246,6 +246,7 @@ def build_runtime(
         session_timeout=timedelta(minutes=settings.conversation.session_timeout_minutes),
         switch_threshold=settings.conversation.switch_threshold,
         clock=clock,
+        low_confidence=settings.nlu.inbox.low_confidence,
     )
     ui = engine.ui
     on_live = {live.CONTENT: content_reloader(store, engine.shelf)}  # texts edited in the admin console

@@ -32,12 +32,14 @@ from bot.core.turn import Asked, DialogueState, Handlers, Result, Turn, Understa
 from bot.dialogue.understanding import clean_text, decisive_language, edge_intent
 from bot.flows.engine import COMMANDS, SMALL_TALK, Engine, requested_language
 from bot.flows.matcher import match_answer
+from bot.nlu import inbox
 
 MAX_LOGGED = 2000
 MAX_REPROMPTS = 2  # the same question asked again twice with a hint; the third time an eMentor is offered
 PERSON_THRESHOLD = 0.8  # asking for a person is never held back by a question on screen
 EDGES = frozenset({"frustrated", "foreign"})
 CHAT_IN_A_STEP = frozenset({"thanks", "greet", "goodbye", "bot_capabilities"})
+NOT_READ_BY_THE_MODEL = COMMANDS | {"empty", "secret", "unclear", "foreign", "frustrated"}
 
 __all__ = ["Dispatcher", "clean_text"]
 
@@ -53,6 +55,7 @@ class Dispatcher:
         session_timeout: timedelta = timedelta(minutes=30),
         switch_threshold: float = 0.95,
         clock: Clock = utc_now,
+        low_confidence: float = 0.9,
     ) -> None:
         self.engine = engine
         self.nlu = nlu
@@ -61,6 +64,7 @@ class Dispatcher:
         self.session_timeout = session_timeout
         self.switch_threshold = switch_threshold
         self.clock = clock
+        self.low_confidence = low_confidence  # below it, a typed message goes to the admins' inbox too
 
     # ---- understanding -----------------------------------------------------------------------------
     async def understand(self, text: str) -> Understanding:
@@ -199,6 +203,7 @@ class Dispatcher:
 
         async def turn(stored: Stored, tx: Tx) -> tuple[dict[str, Any], TurnRecord, list[Outbound]]:
             state, messages = self._welcome_back(stored, DialogueState.from_dict(stored.state), now)
+            before = state
             private = False
             u = first
             if u.intent in ("empty", "secret"):
@@ -223,9 +228,60 @@ class Dispatcher:
                 len(messages),
                 shown_text(messages),
             )
+            if not private and first.intent not in ("empty", "secret"):
+                await self.keep_not_understood(tx, inbound, before, first, u, record.text, now)
             return state.to_dict(), record, messages
 
         return await self.store.turn(inbound.channel, inbound.sender, inbound.message_id, turn, now)
+
+    async def keep_not_understood(
+        self, tx: Tx, inbound: Inbound, before: DialogueState, first: Understanding, u: Understanding,
+        logged: str, now: datetime,
+    ) -> None:  # fmt: skip
+        """The admins' "not understood" inbox (bot/nlu/inbox.py), in the turn's own transaction: this typed
+        message when the model fell back or was unsure — not when it answered the question on screen (a
+        button it fits, or a question wanting a time, a place, a yes) — and the typed message before it when
+        this turn says its topic was wrong ("Det virker ikke" on the flow's first step, or asking for a
+        person). The in-memory store keeps no inbox."""
+        if tx.dialect == "memory":
+            return
+        channel, sender = inbound.channel, inbound.sender
+        asked = before.asked
+        answering = asked is not None and asked.kind not in ("open", "step")
+        if first.intent not in NOT_READ_BY_THE_MODEL and u.source == "typed" and not answering:
+            reason = inbox.reason_for(u.intent, u.confidence, self.low_confidence)
+            if reason is not None:
+                language = u.language or before.language
+                await inbox.capture(tx, now, channel, sender, logged, language, reason, inbox.guesses_of(u.ranking))
+        reason = self._wrong_topic(before, u)
+        if reason is None:
+            return
+        earlier = await inbox.previous_turn(tx, channel, sender)
+        if earlier is None or not inbox.typed_to_the_model(earlier, now, self.session_timeout):
+            return
+        if reason == "did_not_work" and (earlier["intent"], earlier["flow"], earlier["step"]) != (
+            before.flow, before.flow, before.step
+        ):
+            return  # "Det virker ikke" on a step the typed message did not lead to
+        if reason == "to_person" and earlier["intent"] in SMALL_TALK | COMMANDS | {"talk_to_human"}:
+            return
+        parsed = await self.nlu.parse(str(earlier["text"]))
+        ranking = [(str(r["name"]), float(r["confidence"])) for r in parsed.get("intent_ranking", [])]
+        text, language = str(earlier["text"]), str(earlier["language"])
+        await inbox.capture(tx, now, channel, sender, text, language, reason, inbox.guesses_of(ranking))
+
+    def _wrong_topic(self, before: DialogueState, u: Understanding) -> str | None:
+        """ "did_not_work": "Det virker ikke" (pressed, or typed and fitted) on the first step of the flow on
+        screen; "to_person": the citizen asks for a person. Else None."""
+        if u.intent == "talk_to_human":
+            return "to_person"
+        if u.intent != "deny" or u.source == "typed" or not before.flow:
+            return None
+        flow_name, _, step = (u.entities.get("step") or f"{before.flow}.{before.step}").partition(".")
+        flow = self.engine.flows.get(flow_name)
+        if flow is None or flow_name != before.flow or step != before.step or step != flow.start:
+            return None
+        return "did_not_work"
 
 
 def shown_text(messages: list[Outbound]) -> str:
