@@ -173,7 +173,7 @@ class Dispatcher:
             hint = ui.text("hint_topic", lang)
             title = self.engine.flows[guess].title
             buttons.insert(0, Button(title.get(lang), format_payload(guess), words=(title.da, title.en)))
-        elif any(b.role for b in buttons):
+        elif any(b.role in ("yes", "no") for b in buttons):  # a yes/no question (not "Næste" alone)
             hint = ui.text("hint_yes_no", lang)
         else:
             hint = ui.text("hint_choice", lang)
@@ -259,9 +259,8 @@ class Dispatcher:
         earlier = await inbox.previous_turn(tx, channel, sender)
         if earlier is None or not inbox.typed_to_the_model(earlier, now, self.session_timeout):
             return
-        if reason == "did_not_work" and (earlier["intent"], earlier["flow"], earlier["step"]) != (
-            before.flow, before.flow, before.step
-        ):
+        led_here = (earlier["intent"], earlier["flow"], earlier["step"]) == (before.flow, before.flow, before.step)
+        if reason == "did_not_work" and not led_here:
             return  # "Det virker ikke" on a step the typed message did not lead to
         if reason == "to_person" and earlier["intent"] in SMALL_TALK | COMMANDS | {"talk_to_human"}:
             return
