@@ -100,7 +100,10 @@ async def test_two_ementors_taking_at_once_one_wins(store: Store) -> None:
     assert loser.handover is not None and winner.handover is not None
     assert loser.handover["ementor_name"] == winner.handover["ementor_name"]
     told = [messages_of(o["body"])[0].text for o in await outbox(store, "c")]
-    assert told == [f"Du taler nu med {winner.handover['ementor_name']}, eMentor. Skriv dit spørgsmål her."]
+    name = winner.handover["ementor_name"]
+    assert told == [
+        f"Du taler nu med {name}, eMentor. {name} kan se det, du har skrevet. Skriv her, hvis du vil tilføje noget."
+    ]
 
 
 async def test_relay_both_ways_never_a_secret(store: Store) -> None:

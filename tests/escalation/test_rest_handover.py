@@ -73,7 +73,7 @@ async def test_full_round_trip(client: Client, store: Store) -> None:
     assert taken["status"] == "active" and taken["ementor"] == "Anna Hansen"
     assert "Anna Hansen" in (await api(client, "POST", f"/handovers/{h}/take", bo, 409))["message"]
     assert [m["text"] for m in await pushed(client, "karen")] == [
-        "Du taler nu med Anna, eMentor. Skriv dit spørgsmål her."
+        "Du taler nu med Anna, eMentor. Anna kan se det, du har skrevet. Skriv her, hvis du vil tilføje noget."
     ]
 
     assert await say(client, "karen", "hej, er du der?") == []  # the bot stays silent

@@ -106,7 +106,9 @@ async def test_full_round_trip_in_the_group(client: Client, fake: FakeBotApi, st
     await deliver(client, press(ANNA, take))
     await deliver(client, press(BO, take))  # a moment too late
     assert await answers(fake, 2) == ["Du har taget samtalen.", "Allerede taget af Anna Hansen."]
-    assert (await sent_to(fake, CHAT, 2))[1]["text"] == "Du taler nu med Anna, eMentor. Skriv dit spørgsmål her."
+    assert (await sent_to(fake, CHAT, 2))[1][
+        "text"
+    ] == "Du taler nu med Anna, eMentor. Anna kan se det, du har skrevet. Skriv her, hvis du vil tilføje noget."
     taken = (await sent_to(fake, GROUP, 2))[1]
     assert taken["text"].startswith("✅ Anna Hansen har taget samtale")
     end = callback_of(taken)
@@ -211,7 +213,10 @@ async def test_only_linked_ementors_act_and_the_citizen_never_hears_of_an_unknow
     await deliver(client, press(ANNA, take))
     assert (await answers(fake, 3))[2] == "Du har taget samtalen."
     citizen = [c["text"] for c in await sent_to(fake, CHAT, 2)]
-    assert citizen[1] == "Du taler nu med Anna, eMentor. Skriv dit spørgsmål her."
+    assert (
+        citizen[1]
+        == "Du taler nu med Anna, eMentor. Anna kan se det, du har skrevet. Skriv her, hvis du vil tilføje noget."
+    )
     assert not any("Ukendt" in t or "Carl" in t for t in citizen)
 
     await deliver(client, message_update(CHAT, text="hej"))
