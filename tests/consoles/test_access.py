@@ -19,8 +19,8 @@ from bot.storage.store import Store
 from tests.conftest import app_settings
 from tests.consoles.helpers import NOW, PASSWORD, Client, add_user, console_client, logged_in, login
 
-PROTECTED = ("/ementor", "/admin", "/api/ementor", "/logout")
-SAMPLE = {"id": "1", "ref": "ABCDEF", "day": "2026-12-03", "lang": "en"}
+PROTECTED = ("/ementor", "/admin", "/api/ementor", "/api/admin", "/logout")
+SAMPLE = {"id": "1", "ref": "ABCDEF", "day": "2026-12-03", "lang": "en", "intent": "mitid_get"}
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ async def test_an_ementor_reaches_no_admin_route_and_an_admin_reaches_both(clien
         if path == "/logout" or path == "/ementor/events":
             continue
         status = await status_of(client, method, path, csrf)
-        if path.startswith("/admin"):
+        if path.startswith(("/admin", "/api/admin")):
             assert status == 403, (method, path, status)
         else:
             assert status not in (401, 403, 500), (method, path, status)

@@ -161,3 +161,25 @@ async def test_top_intents_count_typed_messages_only(store: Store) -> None:
     counted = Counter(t["intent"] for t in turns if not t["text"].startswith("/"))
     report = await store.transaction(lambda tx: statistics.report(tx, date(2025, 10, 18), date(2025, 11, 8), "month"))
     assert dict(report.top_intents) == {k: v for k, v in counted.items()}
+
+
+async def test_the_admin_sees_charts_and_a_csv(project_model: Any, store: Store) -> None:
+    from bot.core.clock import ManualClock
+    from tests.consoles.helpers import add_user, console_client, logged_in
+
+    rng = random.Random(5)
+    await store.transaction(lambda tx: add_turns(tx, rng))
+    await add_user(store, "ada", "admin", "Ada Admin")
+    async with console_client(project_model, store, ManualClock(START + timedelta(days=DAYS))) as client:
+        await logged_in(client, "ada")
+        page = await client.get("/admin/?from=2025-10-20&to=2025-11-03&grain=week")
+        text = await page.text()
+        assert page.status == 200 and text.count("<svg") == 5 and "Samtaler" in text
+        table = await client.get("/admin/stats.csv?from=2025-10-20&to=2025-11-03&grain=week")
+        lines = (await table.read()).decode("utf-8-sig").strip().split("\r\n")
+        assert lines[0].startswith("period;conversations;messages") and len(lines) == 4  # three weeks
+        api = await client.get("/api/admin/stats?from=2025-10-20&to=2025-11-03&grain=week")
+        body = await api.json()
+        assert [p["start"] for p in body["periods"]] == ["2025-10-20", "2025-10-27", "2025-11-03"]
+        assert sum(p["messages"] for p in body["periods"]) == 400
+        assert (await client.get("/api/admin/stats?grain=year")).status == 400
