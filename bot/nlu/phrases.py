@@ -27,11 +27,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypedDict, cast
+from typing import Any, Protocol, TypedDict, cast
 
 from bot.core.ports import IntentParser, Tx
 from bot.core.text import fold
 from bot.nlu.catalogue import catalogue
+from bot.nlu.classifier import IntentModel
 from bot.nlu.language import detect_language
 from bot.nlu.scrub import holds_personal
 from bot.nlu.training_data import (
@@ -115,6 +116,22 @@ class Checker:
 
     parser: IntentParser | None = None
     threshold: float = 0.8
+
+
+class Served(Protocol):
+    """What answers citizens now (bot/runtime.py's Runtime): its parser and its model. Read at the moment of
+    use, never kept, since another engineer's swap (Runtime.use_model) replaces both while the bot runs."""
+
+    @property
+    def nlu(self) -> IntentParser: ...
+
+    @property
+    def model(self) -> IntentModel: ...
+
+
+def checker_of(served: Served, threshold: float) -> Checker:
+    """The conflict check against the model serving right now."""
+    return Checker(served.nlu, threshold)
 
 
 # ---- audit ----------------------------------------------------------------------------------------------
