@@ -10,6 +10,7 @@ import logging
 
 from aiohttp import web
 
+from bot.api import admin_content as admin_content_api
 from bot.api import admin_models as admin_models_api
 from bot.api import admin_phrases as admin_phrases_api
 from bot.api import admin_stats as admin_stats_api
@@ -17,7 +18,7 @@ from bot.api import ementor, model_parse
 from bot.channels import rest, socketio
 from bot.channels.telegram import webhook as telegram_webhook
 from bot.config import Settings
-from bot.consoles import admin_models, admin_pages, admin_stats, ementor_pages, events
+from bot.consoles import admin_content, admin_models, admin_pages, admin_stats, ementor_pages, events
 from bot.consoles import admin_phrases as admin_phrases_pages
 from bot.consoles import web as console_web
 from bot.core.clock import Clock, utc_now
@@ -54,6 +55,8 @@ def build_app(
     admin_stats_api.add_routes(app)  # GET /api/admin/stats
     admin_models.add_routes(app)  # /admin/models, /admin/jobs/{id}: versions, training, the gate's report
     admin_models_api.add_routes(app)  # /api/admin/train, /api/admin/jobs/{id}, /api/admin/models…
+    admin_content.add_routes(app)  # /admin/content…: answer texts edited beside a phone preview
+    admin_content_api.add_routes(app)  # /api/admin/content…: read, check, save, revert a text
     admin_phrases_pages.add_routes(app, runtime)  # /admin/phrases, /admin/inbox (the runtime: its model now)
     admin_phrases_api.add_routes(app, runtime)  # /api/admin/phrases, /api/admin/inbox
     rest.add_routes(app, rest.RestChannel(bot, apology, runtime.mailbox))

@@ -20,7 +20,8 @@ from tests.conftest import app_settings
 from tests.consoles.helpers import NOW, PASSWORD, Client, add_user, console_client, logged_in, login
 
 PROTECTED = ("/ementor", "/admin", "/api/ementor", "/api/admin", "/logout")
-SAMPLE = {"id": "1", "ref": "ABCDEF", "day": "2026-12-03", "lang": "en", "intent": "mitid_get"}
+SAMPLE = {"id": "1", "ref": "ABCDEF", "day": "2026-12-03", "lang": "en", "intent": "mitid_get", "group": "booking",
+          "kind": "step", "key": "mitid_get.which_way"}  # fmt: skip
 
 
 @pytest.fixture
