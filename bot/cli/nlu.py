@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import ConfigError, Settings
+from bot.core.clock import utc_now
+from bot.core.ports import Tx
 from bot.nlu.classifier import IntentModel, Thresholds
 from bot.nlu.model_store import load_model, save_model
 from bot.nlu.training_data import TrainingDataError, load_training_data
@@ -44,6 +46,16 @@ def add_commands(commands: Any) -> None:
     export.add_argument("dir")
     export.add_argument("--nlu", action="append", help="YAML file or folder (default: nlu.data)")
     export.set_defaults(func=cmd_export_rasa)
+
+    back = nlu.add_parser("export", help="write the training phrases' working copy back to nlu.data (Rasa NLU YAML)")
+    back.add_argument("--out", help="folder (default: nlu.data)")
+    back.set_defaults(func=cmd_export)
+
+    add = nlu.add_parser("import", help="add the examples of a Rasa NLU YAML file to the working copy")
+    add.add_argument("file")
+    add.add_argument("--language", choices=("da", "en"), help="when neither the file's folder nor its blocks say")
+    add.add_argument("--confirm", action="store_true", help="also add examples the model reads as another intent")
+    add.set_defaults(func=cmd_import)
 
 
 def thresholds(settings: Settings) -> Thresholds:
@@ -122,4 +134,58 @@ def cmd_export_rasa(args: argparse.Namespace, settings: Settings) -> int:
     data = load_training_data(args.nlu or [settings.nlu.data])
     out = export_rasa_project(data, Path(args.dir), settings.nlu.fallback)
     print(f"wrote a Rasa project with {len(data.intents)} intents to {out} (train it with `rasa train nlu`)")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """The database's working copy (seeded from nlu.data first, if empty) written as nlu.data's files: after
+    edits in the console, `git diff nlu_data/` shows them and they can be committed."""
+    from bot.nlu import phrases
+    from bot.runtime import in_transaction
+
+    async def work(tx: Tx) -> list[Path]:
+        await phrases.ensure_seeded(tx, [settings.nlu.data], utc_now())
+        return await phrases.export(tx, args.out or settings.nlu.data)
+
+    written = in_transaction(settings, work)
+    print(f"wrote {len(written)} files to {Path(args.out or settings.nlu.data)}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Add a Rasa NLU YAML file's examples with the console's rules (conflicts with the training data or the
+    active model are reported, not added, unless --confirm); the language from the file's da/ or en/ folder."""
+    from bot.nlu import phrases, registry
+    from bot.nlu.backends import BuiltinBackend
+    from bot.nlu.training_data import LANGUAGE_DIRS
+    from bot.runtime import in_transaction, prepare_model
+
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TrainingDataError(f"{path}: cannot be read ({exc.__class__.__name__})") from None
+    language = path.parent.name if path.parent.name in LANGUAGE_DIRS else args.language
+    found = in_transaction(settings, registry.active_blob)
+    model = registry.load_version(found[1], found[0]) if found is not None else prepare_model(settings)
+    checker = phrases.Checker(BuiltinBackend(model, thresholds(settings)), settings.nlu.fallback.threshold)
+
+    async def work(tx: Tx) -> phrases.ImportReport:
+        await phrases.ensure_seeded(tx, [settings.nlu.data], utc_now())
+        return await phrases.import_yaml(
+            tx, utc_now(), None, text, checker, source_name=path.name, language=language, confirm=args.confirm
+        )
+
+    try:
+        report = in_transaction(settings, work)
+    except phrases.PhraseError as exc:
+        raise TrainingDataError(str(exc)) from None
+    print(f"added {len(report.added)}, skipped {len(report.skipped)}, conflicts {len(report.conflicts)}")
+    for item in report.skipped:
+        print(f"  skipped line {item['line']} ({item['intent']}): {item['why']}")
+    for item in report.conflicts:
+        said = ", ".join(f"{c['kind']} {c['intent']}" for c in item["conflicts"])
+        print(f"  conflict line {item['line']} {item['text']!r} -> {item['intent']}: {said}")
+    if report.conflicts and not args.confirm:
+        print("  (--confirm adds the ones the model reads as another intent; another intent's phrase is never moved)")
     return 0
