@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import ConfigError, Settings
+from bot.core import live
 from bot.core.clock import utc_now
+from bot.core.ports import Tx
 from bot.flows.check import text_problems
 from bot.flows.content import load_files
 from bot.flows.export import Exported, export
@@ -58,11 +60,14 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         try:
             edits = await store.transaction(content_store.overrides)
             done = export(folder, edits)
-            cleared = None
-            if args.clear:
-                now = utc_now()
-                cleared = await store.transaction(lambda tx: content_store.clear(tx, now, None, done.written))
-            return done, cleared
+
+            async def after(tx: Tx) -> int | None:
+                cleared = await content_store.clear(tx, utc_now(), None, done.written) if args.clear else None
+                if done.files and not cleared:  # every process reads the changed files again
+                    await live.announce(tx, live.CONTENT, utc_now())
+                return cleared
+
+            return done, await store.transaction(after)
         finally:
             await store.close()
 

@@ -179,6 +179,6 @@ def test_export_writes_the_edits_into_the_files_and_clear_serves_them_from_there
             await store.close()
 
     left, versions = asyncio.run(reload())
-    assert left == [] and versions == {live.CONTENT: 2}
+    assert left == [] and versions == {live.CONTENT: 3}  # the edit, the export, the clearing
     assert served.now().edited == frozenset()  # no edit applied: the text comes from the file now
     assert served.now().text_of("step", STEP) == Text(NEW_DA, NEW_EN)
