@@ -94,7 +94,7 @@ async def test_turns_during_swaps_all_succeed(
             text = messages[turn % len(messages)]
             response = await client.post("/webhooks/rest/webhook", json={"sender": f"s{n}", "message": text})
             replies = await response.json() if response.status == 200 else []
-            if response.status != 200 or not replies or "prøv igen om lidt" in str(replies).lower():
+            if response.status != 200 or not replies or "prøv igen om et øjeblik" in str(replies).lower():
                 failures.append(f"{response.status} {replies}")
             answered += 1
             turn += 1
@@ -106,7 +106,11 @@ async def test_turns_during_swaps_all_succeed(
     stop.set()
     await asyncio.gather(*citizens)
     assert failures == [] and answered > 40
-    for client in two_processes:
+    for client in two_processes:  # and the last activation answers everywhere within the watcher's interval
+        for _ in range(50):
+            if (await (await client.get("/status")).json())["model_version"] == ids[1]:
+                break
+            await asyncio.sleep(0.1)
         assert (await (await client.get("/status")).json())["model_version"] == ids[1]
 
 
