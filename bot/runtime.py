@@ -44,6 +44,7 @@ from bot.nlu.classifier import IntentModel
 from bot.nlu.jobs import ModelJobs, working_copy
 from bot.nlu.model_store import load_model
 from bot.nlu.trainer import ensure_model
+from bot.storage.listen import Listener
 from bot.storage.migrate import upgrade
 from bot.storage.store import Store
 from handlers import build as build_handlers
@@ -173,6 +174,8 @@ class Runtime:
         `live.MODEL`), and its worker takes training jobs (`trainer.tick`)."""
         self.on_live.setdefault(live.MODEL, self.reload_model)
         self.info.update(self.model_info())
+        # on PostgreSQL a NOTIFY from live.announce wakes this process's worker at once (polling stays)
+        self.listener = Listener(self.store.url, live.CHANNEL, lambda: None)
         self.trainer = ModelJobs(
             self.store, self.settings, self.clock, lambda: self.model, working_copy(self.settings), audit.record
         )
@@ -200,12 +203,15 @@ class Runtime:
         versions (a new model, new answer texts) every tick."""
         senders = {**self.senders, **(extra or {})}
         jobs = [*escalation_jobs(self.settings), self.watch_live, self.trainer.tick]
-        return DeliveryWorker(self.store, senders, self.settings.delivery, self.clock, jobs)
+        worker = DeliveryWorker(self.store, senders, self.settings.delivery, self.clock, jobs)
+        self.listener.wake = worker.wake
+        return worker
 
     async def watch_live(self, tx: Tx, now: datetime) -> None:
         """A job: reload what another process announced (and, on the first tick, whatever was announced
         before this process started). The reload runs beside the turns, never in their way: the old model
         or texts answer until the new ones are ready, then one reference changes."""
+        await self.listener.ensure()
         for name, version in (await live.versions(tx)).items():
             if self.live_seen.get(name) == version or name not in self.on_live:
                 continue
@@ -251,6 +257,7 @@ class Runtime:
         for task in tuple(self._reloads):
             task.cancel()
         await self.trainer.close()
+        await self.listener.close()
         self._loader.shutdown(wait=False, cancel_futures=True)
         telegram = self.senders.get("telegram")
         if isinstance(telegram, TelegramSender):

@@ -5,6 +5,7 @@ freed (nothing keeps old models: memory does not grow with swaps)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import time
 import weakref
@@ -16,6 +17,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app
+from bot.config import DeliverySettings
 from bot.core.clock import ManualClock
 from bot.nlu import registry
 from bot.nlu.classifier import IntentModel
@@ -74,6 +76,25 @@ async def test_a_version_activated_anywhere_answers_in_every_process_within_the_
         took.append(time.monotonic() - started)
         assert (await (await client.get("/status")).json())["model_version"] == taught
     assert max(took) < 2.5, took  # the watcher polls every second; loading takes milliseconds
+
+
+async def test_on_postgresql_a_notification_swaps_at_once_without_waiting_for_the_poll(
+    project_model: IntentModel, store: Store
+) -> None:
+    if not store.url.startswith("postgresql"):
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite relies on the poll")
+    slow = dataclasses.replace(app_settings(), delivery=DeliverySettings(poll_seconds=30.0))
+    taught = await version(store, tiny_blob(TAUGHT))
+    async with AsyncExitStack() as stack:
+        own = Store(store.url, store.schema)
+        stack.push_async_callback(own.close)
+        client = await stack.enter_async_context(TestClient(TestServer(build_app(slow, project_model, own))))
+        await asyncio.sleep(0.5)  # the worker's first tick: it listens from now on
+        started = time.monotonic()
+        await activate(store, taught)
+        while await intent_of(client, PROBE) != "make_pdf":
+            assert time.monotonic() - started < 3.0, "the notification did not wake the watcher"
+            await asyncio.sleep(0.02)
 
 
 async def test_turns_during_swaps_all_succeed(
