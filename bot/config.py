@@ -27,6 +27,7 @@ SECRET_ENV = {
     "telegram_token": "EMENTOR_TELEGRAM_TOKEN",
     "telegram_webhook_secret": "EMENTOR_TELEGRAM_WEBHOOK_SECRET",
     "console_secret": "EMENTOR_CONSOLE_SECRET",
+    "sender_secret": "EMENTOR_SENDER_SECRET",
 }
 
 
@@ -131,6 +132,38 @@ class SocketIOSettings:
     connect; otherwise the origins of the pages that embed it, separated by commas."""
 
     cors_allowed_origins: str = "*"
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """The REST and socket.io channels. The server hands out sender ids of its own (random, with an HMAC
+    signature: bot/core/senders.py); `require_signed_sender: true` refuses every other sender id, so knowing a
+    citizen's id in the database is not enough to read their messages or act for them."""
+
+    require_signed_sender: bool = False
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """Rate limits and timeouts at the edge (bot/web/guard.py). Per sender (REST and socket.io turns), per
+    client address (every request but static files; a job centre's citizens may share one address, hence
+    the generous default; the machine's own address — a local proxy — is not counted unless
+    `console.trust_forwarded_for` names the real one) and per eMentor/admin account on the JSON APIs: a token bucket refilled at
+    `*_per_minute` holding `*_burst`. These buckets live in each bot process. Wrong API tokens are counted
+    in the database, per address, so every process agrees: `token_max_failures` of them pause that address
+    for `token_lock_minutes`. A request whose body has not arrived after `body_timeout_seconds`, and a
+    connection idle (or with half a request head) for `keepalive_seconds`, are closed."""
+
+    sender_per_minute: int = field(default=60, metadata={"range": (1, 100_000)})
+    sender_burst: int = field(default=30, metadata={"range": (1, 10_000)})
+    address_per_minute: int = field(default=3000, metadata={"range": (1, 1_000_000)})
+    address_burst: int = field(default=600, metadata={"range": (1, 100_000)})
+    account_per_minute: int = field(default=600, metadata={"range": (1, 1_000_000)})
+    account_burst: int = field(default=120, metadata={"range": (1, 100_000)})
+    token_max_failures: int = field(default=10, metadata={"range": (1, 1000)})
+    token_lock_minutes: int = field(default=15, metadata={"range": (1, 24 * 60)})
+    body_timeout_seconds: float = field(default=20.0, metadata={"range": (0.1, 600.0)})
+    keepalive_seconds: float = field(default=75.0, metadata={"range": (0.1, 3600.0)})
 
 
 @dataclass(frozen=True)
@@ -241,6 +274,8 @@ class Settings:
     conversation: ConversationSettings = field(default_factory=ConversationSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     socketio: SocketIOSettings = field(default_factory=SocketIOSettings)
+    channels: ChannelSettings = field(default_factory=ChannelSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
     booking: BookingSettings = field(default_factory=BookingSettings)
     handover: HandoverSettings = field(default_factory=HandoverSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
@@ -249,6 +284,8 @@ class Settings:
     telegram_webhook_secret: str | None = field(default=None, metadata={"secret": True})
     # keys the hash of a console login's address (login throttling): the same in every bot process
     console_secret: str | None = field(default=None, metadata={"secret": True})
+    # signs the sender ids the server hands out (REST, socket.io); unset: a key kept once in the database
+    sender_secret: str | None = field(default=None, metadata={"secret": True})
 
 
 Bounds = tuple[float, float]  # a number setting's range, kept on its own field: field(metadata={"range": …})

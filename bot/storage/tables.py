@@ -354,3 +354,13 @@ live_versions = Table(
     Column("version", _ID, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# Keys made once at first start and shared by every bot process (migration 0006): "sender" signs the sender
+# ids the server hands out when EMENTOR_SENDER_SECRET is not set.
+server_keys = Table(
+    "server_keys",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
