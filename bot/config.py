@@ -145,14 +145,14 @@ class ChannelSettings:
 
 @dataclass(frozen=True)
 class LimitSettings:
-    """Rate limits and timeouts at the edge (bot/web/guard.py). Per sender (REST and socket.io turns), per
-    client address (every request but static files; a job centre's citizens may share one address, hence
-    the generous default; the machine's own address — a local proxy — is not counted unless
-    `console.trust_forwarded_for` names the real one) and per eMentor/admin account on the JSON APIs: a token bucket refilled at
-    `*_per_minute` holding `*_burst`. These buckets live in each bot process. Wrong API tokens are counted
-    in the database, per address, so every process agrees: `token_max_failures` of them pause that address
-    for `token_lock_minutes`. A request whose body has not arrived after `body_timeout_seconds`, and a
-    connection idle (or with half a request head) for `keepalive_seconds`, are closed."""
+    """Rate limits and timeouts at the edge (bot/web/guard.py): token buckets refilled at `*_per_minute`
+    holding `*_burst`, kept in each bot process — per sender (REST and socket.io messages), per client address
+    (every request but static files; a job centre's citizens may share one address, hence the generous
+    default; the machine's own address, a local proxy, is not counted unless `console.trust_forwarded_for`
+    gives the real one) and per eMentor/admin account on the JSON APIs. Wrong API tokens are counted in the
+    database per address, so every process agrees: `token_max_failures` of them pause that address for
+    `token_lock_minutes`. A request body not arrived after `body_timeout_seconds`, and a connection idle (or
+    with half a request head) for `keepalive_seconds`, are closed."""
 
     sender_per_minute: int = field(default=60, metadata={"range": (1, 100_000)})
     sender_burst: int = field(default=30, metadata={"range": (1, 10_000)})
