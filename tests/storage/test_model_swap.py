@@ -17,7 +17,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app
-from bot.config import DeliverySettings
+from bot.config import DeliverySettings, LimitSettings
 from bot.core.clock import ManualClock
 from bot.nlu import registry
 from bot.nlu.classifier import IntentModel
@@ -30,6 +30,8 @@ from tests.consoles.helpers import Client
 from tests.nlu.test_model_versions import tiny_blob
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+# the citizens here send faster than a citizen may (limits.sender_*): the turns, not the rate limit, are tested
+UNLIMITED = dataclasses.replace(app_settings(), limits=LimitSettings(sender_per_minute=100_000, sender_burst=10_000))
 PROBE = "blåbærgrød med kanel"  # only the taught version knows this one
 TAUGHT = [(PROBE, "make_pdf"), ("blåbærgrød", "make_pdf"), ("grød med kanel og blåbær", "make_pdf")]
 
@@ -50,7 +52,7 @@ async def two_processes(project_model: IntentModel, store: Store) -> AsyncIterat
         for _ in range(2):
             own = Store(store.url, store.schema)
             stack.push_async_callback(own.close)
-            app = build_app(app_settings(), project_model, own, ManualClock(NOW))
+            app = build_app(UNLIMITED, project_model, own, ManualClock(NOW))
             clients.append(await stack.enter_async_context(TestClient(TestServer(app))))
         yield clients
 
