@@ -36,6 +36,7 @@ from bot.escalation.desk import Desk
 from bot.escalation.handover import check as check_handover_phrases
 from bot.escalation.timeouts import escalation_jobs
 from bot.flows.content import Content, Shelf, apply, load_files, restock, signature
+from bot.flows.content import shelf as shelf_of
 from bot.flows.engine import Engine
 from bot.nlu import registry
 from bot.nlu.backends import NluBackend, make_backend
@@ -86,11 +87,13 @@ def open_store(settings: Settings) -> Store:
 
 
 def in_transaction(settings: Settings, work: Callable[[Tx], Awaitable[T]]) -> T:
-    """`work(tx)` in one transaction on the configured database, for a command run from the shell."""
+    """`work(tx)` in one transaction on the configured database, for a command run from the shell (with the
+    answer texts admins edited, so a citizen told something by a command reads what the bot says now)."""
     store = open_store(settings)
 
     async def main() -> T:
         try:
+            await serve_edits(store, Path(settings.conversation.flows))
             return await store.transaction(work)
         finally:
             await store.close()
@@ -119,6 +122,13 @@ def build_engine(settings: Settings) -> Engine:
     shelf = restock(folder)
     check_content(shelf.base, folder)
     return Engine.serving(shelf)
+
+
+async def serve_edits(store: Store, folder: Path) -> None:
+    """The admins' edited texts applied once, for a process without a content watcher (a command, `ementor
+    chat`); the files are read only when there are edits."""
+    if await store.transaction(content_store.overrides):
+        await content_reloader(store, shelf_of(folder))()
 
 
 def content_reloader(store: Store, shelf: Shelf) -> Callable[[], Awaitable[None]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
@@ -56,13 +57,14 @@ def cmd_telegram(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.channels.terminal import chat
-    from bot.runtime import build_runtime, open_store, prepare_model
+    from bot.runtime import build_runtime, open_store, prepare_model, serve_edits
 
     model = prepare_model(settings)
     store = open_store(settings)
 
     async def session() -> None:
         runtime = build_runtime(settings, model, store)
+        await serve_edits(store, Path(settings.conversation.flows))  # no worker here: the edited texts once
         try:
             await chat(runtime.dispatcher, sender=args.sender)
         finally:

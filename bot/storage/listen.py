@@ -10,6 +10,7 @@ SQLite has no listener at all.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
+RETRY_SECONDS = 60.0  # after a failed attempt to listen, the polling alone for this long
 
 
 class Listener:
@@ -29,17 +31,21 @@ class Listener:
         self.channel = channel
         self.wake = wake
         self._conn: asyncpg.Connection | None = None
+        self._next_try = 0.0
 
     async def ensure(self) -> None:
-        """Listen, if not listening already (a dropped connection is opened again); a failure is logged
-        once per attempt and left to the polling."""
+        """Listen, if not listening already (a dropped connection is opened again); after a failure the
+        polling alone works for RETRY_SECONDS before the next attempt."""
         if not self.enabled or (self._conn is not None and not self._conn.is_closed()):
+            return
+        if time.monotonic() < self._next_try:
             return
         try:
             conn = await asyncpg.connect(self.dsn, timeout=5)
             await conn.add_listener(self.channel, self._notified)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            log.info("not listening for live changes (%s); polling only", exc.__class__.__name__)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            log.info("not listening for live changes (%s); polling only for a while", exc.__class__.__name__)
+            self._next_try = time.monotonic() + RETRY_SECONDS
             return
         self._conn = conn
 

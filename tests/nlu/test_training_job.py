@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from bot.config import GateSettings, NluSettings, Settings
 from bot.core.clock import ManualClock
 from bot.core.ports import Tx
 from bot.core.statuses import JobStatus
-from bot.nlu import jobs, phrases, registry
+from bot.nlu import gate, jobs, phrases, registry
 from bot.nlu.classifier import IntentModel
 from bot.storage.store import Store
 from tests.conftest import DEV_SET, NLU_DATA, app_settings
@@ -174,3 +175,17 @@ async def test_a_job_that_cannot_train_fails_with_its_reason(
     assert done is not None and done["status"] == "failed"
     assert "two intents" in done["detail"]["error"]
     assert await store.transaction(registry.versions) == []
+
+
+def test_the_gate_lets_a_drop_within_the_margins_through_and_nothing_unchecked() -> None:
+    margins = GateSettings(max_accuracy_drop=0.01, max_oos_recall_drop=0.02)
+
+    def scores(accuracy: float, oos_recall: float) -> dict[str, dict[str, Any]]:
+        active = {"accuracy": 0.95, "oos_recall": 0.80}
+        return {"dev": {"new": {"accuracy": accuracy, "oos_recall": oos_recall}, "active": active}}
+
+    assert gate.decide(scores(0.945, 0.79), margins)["passed"]  # half a point and one point: within
+    worse = gate.decide(scores(0.93, 0.80), margins)
+    assert not worse["passed"] and [c["metric"] for c in worse["checks"] if not c["ok"]] == ["accuracy"]
+    assert not gate.decide(scores(0.99, 0.75), margins)["passed"]  # better answers, but lets off-topic through
+    assert not gate.decide({}, margins)["passed"]  # nothing to compare on: an admin decides
