@@ -51,13 +51,17 @@ turns = Table(
     Index("turns_conversation", "channel", "sender", "id"),  # a hand-over's transcript (migration 0004)
 )
 
-# Channel message ids already handled, so a re-delivered update (Telegram retries) is processed once.
+# Channel message ids already handled, so a re-delivered update (Telegram retries) is processed once and
+# answered with the reply given the first time.
 inbound_seen = Table(
     "inbound_seen",
     metadata,
     Column("channel", String(32), primary_key=True),
     Column("message_id", String(128), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # the reply given the first time, handed back to the same sender on a repeat (migration 0007)
+    Column("sender", String(128)),
+    Column("reply", Text),  # JSON: each message's Outbound.to_dict(), phone numbers masked
 )
 
 # Button payloads too long for a channel's button data (Telegram's callback_data holds 64 bytes), kept under
