@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
-from bot.core.ports import Row, Stored, TurnFunction, Work
+from bot.core.ports import Replay, Row, Stored, TurnFunction, Work
 
 T = TypeVar("T")
 
@@ -40,23 +40,24 @@ class MemoryStore:
     def __init__(self) -> None:
         self.states: dict[tuple[str, str], tuple[dict[str, Any], datetime]] = {}
         self.turns: defaultdict[tuple[str, str], list[Row]] = defaultdict(list)
-        self.seen: set[tuple[str, str]] = set()
+        self.seen: dict[tuple[str, str], tuple[str | None, str | None]] = {}  # (channel, id) -> (sender, reply)
         self.payloads: dict[str, str] = {}
         self._locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tx = MemoryTx()
 
     async def turn(
         self, channel: str, sender: str, message_id: str | None, fn: TurnFunction[T], now: datetime
-    ) -> T | None:
+    ) -> T | Replay:
         key = (channel, sender)
         async with self._locks[key]:
             if message_id is not None and (channel, message_id) in self.seen:
-                return None
+                first_sender, reply = self.seen[(channel, message_id)]
+                return Replay(reply if first_sender == sender else None)
             stored = self.states.get(key)
             loaded = Stored(dict(stored[0]) if stored else {}, stored[1] if stored else None)
             state, record, result = await fn(loaded, self._tx)
             if message_id is not None:
-                self.seen.add((channel, message_id))
+                self.seen[(channel, message_id)] = (sender, record.reply)
             self.states[key] = (dict(state), now)
             self.turns[key].append({"created_at": now, "channel": channel, "sender": sender, **record.__dict__})
             return result
@@ -67,7 +68,7 @@ class MemoryStore:
     async def first_delivery(self, channel: str, message_id: str, now: datetime) -> bool:
         if (channel, message_id) in self.seen:
             return False
-        self.seen.add((channel, message_id))
+        self.seen[(channel, message_id)] = (None, None)
         return True
 
     async def recent_turns(self, channel: str, sender: str, limit: int = 50) -> list[Row]:

@@ -55,6 +55,17 @@ class TurnRecord:
     outcome: str
     replies: int
     shown: str = "[]"  # what the bot replied (texts and button titles, redacted), JSON: for the eMentor
+    # the reply itself (each message's Outbound.to_dict(), phone numbers masked), JSON: kept with the
+    # message id, not in the turn log, and handed back when the same message id comes again
+    reply: str | None = None
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A message id seen before: the reply given the first time (JSON, see `TurnRecord.reply`), or None
+    when none was kept (the first delivery came from another sender, or before replies were kept)."""
+
+    reply: str | None
 
 
 @dataclass(frozen=True)
@@ -74,8 +85,8 @@ class ConversationStore(Protocol):
 
     async def turn(
         self, channel: str, sender: str, message_id: str | None, fn: TurnFunction[T], now: datetime
-    ) -> T | None:
-        """Run `fn` on the stored state and save what it returns; None for a message id seen before."""
+    ) -> T | Replay:
+        """Run `fn` on the stored state and save what it returns; a `Replay` for a message id seen before."""
         ...
 
     async def transaction(self, work: Work[T], *, read_only: bool = False) -> T:
@@ -108,7 +119,8 @@ class Mailbox(Protocol):
 
 
 class Replier(Protocol):
-    """What a channel talks to: the bot's replies to one inbound message (None: a repeated delivery)."""
+    """What a channel talks to: the bot's replies to one inbound message; for a repeated delivery the
+    replies given the first time (None when none were kept)."""
 
     async def handle(self, inbound: Inbound) -> list[Outbound] | None: ...
 

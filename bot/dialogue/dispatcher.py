@@ -25,8 +25,8 @@ from typing import Any
 from bot.core.clock import Clock, utc_now
 from bot.core.messages import Button, Inbound, Outbound
 from bot.core.payloads import format_payload, parse_payload
-from bot.core.ports import ConversationStore, IntentParser, Stored, TurnRecord, Tx
-from bot.core.privacy import find_secret, redact, redact_shown
+from bot.core.ports import ConversationStore, IntentParser, Replay, Stored, TurnRecord, Tx
+from bot.core.privacy import CODE, CPR, EMAIL, PHONE, redact, redact_shown
 from bot.core.text import language_of
 from bot.core.turn import Asked, DialogueState, Handlers, Result, Turn, Understanding
 from bot.dialogue.understanding import clean_text, decisive_language, edge_intent
@@ -40,6 +40,7 @@ PERSON_THRESHOLD = 0.8  # asking for a person is never held back by a question o
 EDGES = frozenset({"frustrated", "foreign"})
 CHAT_IN_A_STEP = frozenset({"thanks", "greet", "goodbye", "bot_capabilities"})
 NOT_READ_BY_THE_MODEL = COMMANDS | {"empty", "secret", "unclear", "foreign", "frustrated"}
+WARNED_OF = frozenset({CPR, CODE, PHONE, EMAIL})  # the citizen is told once per conversation not to send them
 
 __all__ = ["Dispatcher", "clean_text"]
 
@@ -71,7 +72,8 @@ class Dispatcher:
         """What the message says on its own, before the question on screen is asked of it."""
         if not text:
             return Understanding("empty", text)
-        if find_secret(text):
+        kept = redact(text)
+        if kept.only_secret:  # a CPR number or a code and nothing else to answer: only the warning
             return Understanding("secret", text)
         payload = parse_payload(text)
         if payload is not None:
@@ -82,7 +84,7 @@ class Dispatcher:
         edge = edge_intent(text, self.engine.ui.answers)
         if edge is not None and edge[0] != "frustrated":
             return Understanding(edge[0], text, 1.0, (), edge[1])
-        parsed: dict[str, Any] = await self.nlu.parse(text)
+        parsed: dict[str, Any] = await self.nlu.parse(kept.text)  # the model reads it as the turn log keeps it
         ranking = tuple((r["name"], float(r["confidence"])) for r in parsed.get("intent_ranking", []))
         language = decisive_language(text, parsed.get("language"))
         if edge is not None:  # an outburst: what the model made of it is kept for the log
@@ -191,13 +193,15 @@ class Dispatcher:
         return state, []
 
     async def handle(self, inbound: Inbound) -> list[Outbound] | None:
-        """The bot's replies, or None when this message id was already handled (a repeated delivery). The
-        whole turn reads one version of the texts: edited texts swapped in meanwhile answer the next turn."""
+        """The bot's replies; for a message id already handled (a retry after a lost answer) the replies given
+        the first time, or None when none were kept. The whole turn reads one version of the texts: edited
+        texts swapped in meanwhile answer the next turn."""
         with self.engine.shelf.pin():
             return await self._handle(inbound)
 
     async def _handle(self, inbound: Inbound) -> list[Outbound] | None:
         text = clean_text(inbound.text)
+        kept = redact(text)  # what is stored and logged; hooks read `text` (a call-back's phone number)
         first = await self.understand(text)
         now = self.clock()
 
@@ -212,13 +216,18 @@ class Dispatcher:
                 key = "not_understood_media" if u.intent == "empty" else "secret"
                 messages.append(Outbound(self.engine.ui.text(key, language_of(state.language))))
                 outcome = u.intent
+                state = state.but(warned=state.warned or u.intent == "secret")
             else:
                 result, u = await self.respond(Turn(inbound.channel, inbound.sender, now, tx), state, u)
                 state, outcome, private = result.state, result.outcome, result.private
+                if kept.kinds & WARNED_OF and not private and not state.warned:  # once, before the answer
+                    key = "secret" if kept.secret else "personal"
+                    messages.append(Outbound(self.engine.ui.text(key, language_of(state.language))))
+                    state = state.but(warned=True)
                 messages += result.messages
                 state = state.but(asked=asked_by(result))
             record = TurnRecord(
-                "[removed: personal]" if private else redact(text)[:MAX_LOGGED],
+                "[removed: personal]" if private else kept.text[:MAX_LOGGED],
                 state.language,
                 u.intent,
                 round(u.confidence, 4),
@@ -227,12 +236,14 @@ class Dispatcher:
                 outcome,
                 len(messages),
                 shown_text(messages),
+                kept_reply(messages),
             )
             if not private and first.intent not in ("empty", "secret"):
                 await self.keep_not_understood(tx, inbound, before, first, u, record.text, now)
             return state.to_dict(), record, messages
 
-        return await self.store.turn(inbound.channel, inbound.sender, inbound.message_id, turn, now)
+        done = await self.store.turn(inbound.channel, inbound.sender, inbound.message_id, turn, now)
+        return replayed(done) if isinstance(done, Replay) else done
 
     async def keep_not_understood(
         self, tx: Tx, inbound: Inbound, before: DialogueState, first: Understanding, u: Understanding,
@@ -296,6 +307,26 @@ def shown_text(messages: list[Outbound]) -> str:
         for m in messages
     ]
     return json.dumps(shown, ensure_ascii=False)
+
+
+def kept_reply(messages: list[Outbound]) -> str:
+    """The reply as it is kept for a repeated message id: whole (buttons, links, files' addresses), with a
+    phone number the bot repeated masked and a file's content left out (its address still serves it)."""
+    kept = []
+    for message in messages:
+        raw = message.to_dict()
+        raw["text"] = redact_shown(message.text)
+        if raw["file"] is not None:
+            raw["file"] = {**raw["file"], "content": None}
+        kept.append(raw)
+    return json.dumps(kept, ensure_ascii=False)
+
+
+def replayed(replay: Replay) -> list[Outbound] | None:
+    """The replies kept for a repeated message id, as messages again (None when none were kept)."""
+    if replay.reply is None:
+        return None
+    return [Outbound.from_dict(raw) for raw in json.loads(replay.reply)]
 
 
 def asked_by(result: Result) -> Asked | None:

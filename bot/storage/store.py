@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from bot.core.ports import Row, StorageUnavailable, Stored, TurnFunction, Tx, Work
+from bot.core.ports import Replay, Row, StorageUnavailable, Stored, TurnFunction, Tx, Work
 from bot.storage.turn_paths import turn_path
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class Store:
 
     async def turn(
         self, channel: str, sender: str, message_id: str | None, fn: TurnFunction[T], now: datetime
-    ) -> T | None:
+    ) -> T | Replay:
         async def step(
             state: dict[str, Any], updated_at: datetime | None, tx: Tx
         ) -> tuple[Mapping[str, Any], dict[str, Any], T]:

@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from bot.core.ports import Tx, Work
+from bot.core.ports import Replay, Tx, Work
 from bot.storage.tables import turns
 from bot.storage.tx import PostgresTx, SqliteTx, sqlite_time
 
@@ -35,7 +35,7 @@ _TURN_COLUMNS = tuple(c.name for c in turns.c if c.name not in ("id", "created_a
 class TurnPath(Protocol):
     async def run(
         self, channel: str, sender: str, message_id: str | None, step: Step[T], now: datetime
-    ) -> T | None: ...
+    ) -> T | Replay: ...
 
     async def transaction(self, work: Work[T], *, read_only: bool = False) -> T:
         """`work` in a transaction of its own (outside a conversation turn), committed when it returns.
@@ -64,18 +64,22 @@ class SqliteTurns:
             self._conn = conn
         return self._conn
 
-    def _begin_and_load(self, channel: str, sender: str, message_id: str | None, now: str) -> Loaded | None:
+    def _begin_and_load(self, channel: str, sender: str, message_id: str | None, now: str) -> Loaded | Replay:
         conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
             if message_id is not None:
                 seen = conn.execute(
-                    "INSERT OR IGNORE INTO inbound_seen (channel, message_id, created_at) VALUES (?, ?, ?)",
-                    (channel, message_id, now),
+                    "INSERT OR IGNORE INTO inbound_seen (channel, message_id, created_at, sender) VALUES (?, ?, ?, ?)",
+                    (channel, message_id, now, sender),
                 )
                 if seen.rowcount == 0:
+                    kept = conn.execute(
+                        "SELECT sender, reply FROM inbound_seen WHERE channel = ? AND message_id = ?",
+                        (channel, message_id),
+                    ).fetchone()
                     conn.execute("ROLLBACK")
-                    return None
+                    return replay_of(kept, sender)
             row = conn.execute(
                 "SELECT state, updated_at FROM conversations WHERE channel = ? AND sender = ?", (channel, sender)
             ).fetchone()
@@ -86,9 +90,16 @@ class SqliteTurns:
             return {}, None
         return json.loads(row[0]), datetime.fromisoformat(row[1]).replace(tzinfo=UTC)
 
-    def _save_and_commit(self, channel: str, sender: str, state: str, turn: dict[str, Any], now: str) -> None:
+    def _save_and_commit(
+        self, channel: str, sender: str, message_id: str | None, state: str, turn: dict[str, Any], now: str
+    ) -> None:
         conn = self._connection()
         try:
+            if message_id is not None:
+                conn.execute(
+                    "UPDATE inbound_seen SET reply = ? WHERE channel = ? AND message_id = ?",
+                    (turn.get("reply"), channel, message_id),
+                )
             conn.execute(
                 "INSERT INTO conversations (channel, sender, state, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (channel, sender) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
@@ -108,22 +119,24 @@ class SqliteTurns:
         if self._conn is not None and self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
 
-    async def run(self, channel: str, sender: str, message_id: str | None, step: Step[T], now: datetime) -> T | None:
+    async def run(self, channel: str, sender: str, message_id: str | None, step: Step[T], now: datetime) -> T | Replay:
         loop = asyncio.get_running_loop()
         stamp = sqlite_time(now)
         async with self._lock:
             loaded = await loop.run_in_executor(
                 self._executor, self._begin_and_load, channel, sender, message_id, stamp
             )
-            if loaded is None:
-                return None
+            if isinstance(loaded, Replay):
+                return loaded
             try:
                 state, turn, result = await step(*loaded, self._tx)
             except BaseException:
                 await loop.run_in_executor(self._executor, self._rollback)
                 raise
             encoded = json.dumps(state, ensure_ascii=False)
-            await loop.run_in_executor(self._executor, self._save_and_commit, channel, sender, encoded, turn, stamp)
+            await loop.run_in_executor(
+                self._executor, self._save_and_commit, channel, sender, message_id, encoded, turn, stamp
+            )
             return result
 
     def _begin(self) -> None:
@@ -172,19 +185,26 @@ class PostgresTurns:
                 self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=10, server_settings=self.settings)
         return self._pool
 
-    async def run(self, channel: str, sender: str, message_id: str | None, step: Step[T], now: datetime) -> T | None:
+    async def run(self, channel: str, sender: str, message_id: str | None, step: Step[T], now: datetime) -> T | Replay:
         pool = await self._get_pool()
         async with pool.acquire() as conn, conn.transaction():
             if message_id is not None:
+                # a repeat sent while the first is still being answered waits here for its commit
                 status = await conn.execute(
-                    "INSERT INTO inbound_seen (channel, message_id, created_at) VALUES ($1, $2, $3) "
+                    "INSERT INTO inbound_seen (channel, message_id, created_at, sender) VALUES ($1, $2, $3, $4) "
                     "ON CONFLICT DO NOTHING",
                     channel,
                     message_id,
                     now,
+                    sender,
                 )
                 if status.endswith(" 0"):
-                    return None
+                    kept = await conn.fetchrow(
+                        "SELECT sender, reply FROM inbound_seen WHERE channel = $1 AND message_id = $2",
+                        channel,
+                        message_id,
+                    )
+                    return replay_of(kept, sender)
             select = "SELECT state, updated_at FROM conversations WHERE channel = $1 AND sender = $2 FOR UPDATE"
             row = await conn.fetchrow(select, channel, sender)
             if row is None:  # two processes may start the same conversation: insert-or-nothing, then lock
@@ -215,6 +235,13 @@ class PostgresTurns:
                 sender,
                 *(turn[c] for c in _TURN_COLUMNS),
             )
+            if message_id is not None:
+                await conn.execute(
+                    "UPDATE inbound_seen SET reply = $3 WHERE channel = $1 AND message_id = $2",
+                    channel,
+                    message_id,
+                    turn.get("reply"),
+                )
             return result
 
     async def transaction(self, work: Work[T], *, read_only: bool = False) -> T:
@@ -226,6 +253,13 @@ class PostgresTurns:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+def replay_of(kept: Any, sender: str) -> Replay:
+    """The reply kept for a message id, handed back only to the sender who sent it first."""
+    if kept is None or kept[0] != sender:
+        return Replay(None)
+    return Replay(kept[1])
 
 
 def turn_path(url: str, schema: str | None) -> TurnPath:

@@ -57,11 +57,22 @@ async def test_secret_is_refused_and_not_logged(client: Client, store: Store) ->
     assert logged[-1]["text"] == "[removed: cpr]"
 
 
-async def test_repeated_message_id_is_handled_once(client: Client, store: Store) -> None:
-    await say(client, "eva", "hej", message_id="m1")
-    again = await say(client, "eva", "hej", message_id="m1")
-    assert again == []
+async def test_repeated_message_id_is_handled_once_and_answered_as_the_first_time(client: Client, store: Store) -> None:
+    first = await say(client, "eva", "hvordan bestiller jeg straffeattest", message_id="m1")
+    assert first[-1]["buttons"]
+    again = await say(client, "eva", "hvordan bestiller jeg straffeattest", message_id="m1")
+    assert again == first  # a retry after a lost answer shows the answer, its links and its buttons
     assert len(await store.recent_turns("rest", "eva")) == 1
+    pressed = await say(client, "eva", first[-1]["buttons"][0]["payload"], message_id="m2")
+    assert pressed[-1]["text"] != first[-1]["text"]  # the conversation went on once, from where it was
+    assert await say(client, "eva", first[-1]["buttons"][0]["payload"], message_id="m2") == pressed
+    assert len(await store.recent_turns("rest", "eva")) == 2
+
+
+async def test_another_senders_message_id_gets_nothing_of_theirs(client: Client, store: Store) -> None:
+    await say(client, "eva", "hvordan bestiller jeg straffeattest", message_id="shared")
+    assert await say(client, "finn", "hej", message_id="shared") == []
+    assert await store.recent_turns("rest", "finn") == []
 
 
 @pytest.mark.parametrize(

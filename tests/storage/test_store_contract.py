@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.core.memory import MemoryStore
-from bot.core.ports import ConversationStore, StorageUnavailable, Stored, TurnRecord, Tx
+from bot.core.ports import ConversationStore, Replay, StorageUnavailable, Stored, TurnRecord, Tx
 from bot.storage import store as store_module
 from bot.storage.migrate import upgrade_async
 from bot.storage.store import Store
@@ -50,7 +50,7 @@ async def contract_store(request: pytest.FixtureRequest, tmp_path: Path) -> Asyn
 
 
 def record(text: str = "hej", outcome: str = "started") -> TurnRecord:
-    return TurnRecord(text, "da", "greet", 0.9, "flow", "step", outcome, 1)
+    return TurnRecord(text, "da", "greet", 0.9, "flow", "step", outcome, 1, reply="first reply")
 
 
 def writes(state: Mapping[str, Any], text: str = "hej") -> Any:
@@ -73,9 +73,27 @@ async def test_a_new_conversation_starts_empty_and_keeps_what_a_turn_saves(contr
 
 async def test_a_repeated_message_id_runs_no_turn(contract_store: ConversationStore) -> None:
     assert await contract_store.turn("telegram", "1", "m1", writes({"n": 1}), NOW) is not None
-    assert await contract_store.turn("telegram", "1", "m1", writes({"n": 2}), NOW) is None
+    assert await contract_store.turn("telegram", "1", "m1", writes({"n": 2}), NOW) == Replay("first reply")
     again = await contract_store.turn("telegram", "1", "m2", writes({"n": 3}), NOW)
     assert again is not None and dict(again.state) == {"n": 1}
+    assert len(await contract_store.recent_turns("telegram", "1")) == 2
+
+
+async def test_a_kept_reply_goes_back_only_to_its_own_sender(contract_store: ConversationStore) -> None:
+    await contract_store.turn("rest", "ann", "same-id", writes({"n": 1}), NOW)
+    assert await contract_store.turn("rest", "bo", "same-id", writes({"n": 2}), NOW) == Replay(None)
+    assert await contract_store.recent_turns("rest", "bo") == []
+
+
+async def test_a_repeat_sent_while_the_first_is_answered_gets_its_reply(contract_store: ConversationStore) -> None:
+    async def slow(stored: Stored, tx: Tx) -> tuple[Mapping[str, Any], TurnRecord, str]:
+        await asyncio.sleep(0.05)
+        return {"n": 1}, record(), "answered"
+
+    first, repeat = await asyncio.gather(
+        contract_store.turn("rest", "cy", "m9", slow, NOW), contract_store.turn("rest", "cy", "m9", slow, NOW)
+    )
+    assert first == "answered" and repeat == Replay("first reply")
 
 
 async def test_a_failing_turn_saves_nothing_and_its_message_id_can_come_again(
