@@ -149,6 +149,7 @@ async def resolve(call: Call) -> web.Response:
     intent = call.field("intent", str, required=False)
     group = bool(call.field("group", bool, required=False))
     confirm = bool(call.field("confirm", bool, required=False))
+    await _seeded(call)  # else a message added to a still empty working copy is all a training would learn from
     ids = [item_id]
     if group:
         model = pages.served(call.request.app).model

@@ -323,6 +323,8 @@ def _ids(form: MultiDictProxy[Any] | None) -> list[int]:
 
 
 async def resolve(page: Page) -> web.Response:
+    # seeded first: a message added to a still empty working copy would otherwise be all a training learns from
+    await working_copy(page.tx, page.settings.nlu.data, page.now)
     ids = _ids(page.form)
     action = page.field("action", 20)
     intent = page.field("intent", 64) or None

@@ -170,6 +170,23 @@ async def test_inbox_groups_and_resolve_a_group(client: Client, admin: dict[str,
     ]  # fmt: skip
 
 
+async def test_a_message_added_from_the_inbox_joins_the_seeded_phrases(
+    client: Client, admin: dict[str, str], store: Store
+) -> None:
+    """The first thing an admin does may be adding an inbox message: the working copy is seeded from nlu_data/
+    before it, so a training afterwards still learns every topic, not that one phrase alone."""
+    [item] = await keep(store, "nøgleviseren blinker bare")
+    done = await client.post(
+        f"/api/admin/inbox/{item}/resolve", json={"action": "add", "intent": "nemid"}, headers=admin
+    )
+    assert done.status == 200, await done.text()
+    rows = await store.transaction(lambda tx: tx.fetch("SELECT intent, text, source FROM nlu_phrases"))
+    assert {"nemid", "mitid_get", "jobnet_cv", "greet"} <= {r["intent"] for r in rows}
+    assert [(r["intent"], r["source"]) for r in rows if r["text"] == "nøgleviseren blinker bare"] == [
+        ("nemid", "inbox")
+    ]
+
+
 async def test_resolve_asks_before_adding_what_the_model_gives_elsewhere(
     client: Client, admin: dict[str, str], store: Store
 ) -> None:
