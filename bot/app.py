@@ -16,17 +16,20 @@ from bot.api import admin_phrases as admin_phrases_api
 from bot.api import admin_stats as admin_stats_api
 from bot.api import ementor, model_parse
 from bot.channels import rest, socketio
+from bot.channels.base import Gate
 from bot.channels.telegram import webhook as telegram_webhook
 from bot.config import Settings
 from bot.consoles import admin_content, admin_models, admin_pages, admin_stats, ementor_pages, events
 from bot.consoles import admin_phrases as admin_phrases_pages
 from bot.consoles import web as console_web
 from bot.core.clock import Clock, utc_now
+from bot.core.limits import TokenBuckets
+from bot.core.senders import SenderIds
 from bot.delivery.worker import DeliveryWorker
 from bot.nlu.classifier import IntentModel
 from bot.runtime import Runtime, build_runtime, open_store, prepare_model
 from bot.storage.store import Store
-from bot.web import calendar, pages
+from bot.web import calendar, guard, pages
 
 log = logging.getLogger(__name__)
 RUNTIME_KEY: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
@@ -38,6 +41,7 @@ def build_app(
 ) -> web.Application:
     runtime = build_runtime(settings, model, store, clock)
     app = web.Application(client_max_size=256 * 1024)
+    guard.setup(app, settings, runtime.slow_down)  # first: limits, checks at the edge, security headers
     app[RUNTIME_KEY] = runtime
     app[model_parse.BACKEND_KEY] = runtime.nlu
     app[model_parse.MODEL_INFO_KEY] = runtime.info  # kept current when a new model version is swapped in
@@ -59,8 +63,12 @@ def build_app(
     admin_content_api.add_routes(app)  # /api/admin/content…: read, check, save, revert a text
     admin_phrases_pages.add_routes(app, runtime)  # /admin/phrases, /admin/inbox (the runtime: its model now)
     admin_phrases_api.add_routes(app, runtime)  # /api/admin/phrases, /api/admin/inbox
-    rest.add_routes(app, rest.RestChannel(bot, apology, runtime.mailbox))
-    webchat = socketio.add_routes(app, bot, apology, settings.socketio.cors_allowed_origins, settings.server.base_url())
+    senders = SenderIds(guard.sender_key_loader(settings, runtime.store), settings.channels.require_signed_sender)
+    pace = TokenBuckets(settings.limits.sender_per_minute, settings.limits.sender_burst)
+    gate = Gate(senders, pace, runtime.slow_down)  # signed sender ids and each sender's pace: REST and socket.io
+    rest.add_routes(app, rest.RestChannel(bot, apology, runtime.mailbox, gate))
+    origins, base_url = settings.socketio.cors_allowed_origins, settings.server.base_url()
+    webchat = socketio.add_routes(app, bot, apology, gate, origins, base_url)
     # only with EMENTOR_TELEGRAM_TOKEN set; the eMentors' group is handled by the desk
     telegram_webhook.mount(app, bot, apology, runtime.store, settings, runtime.desk())
     # reminders, eMentor replies and notices: pushed to Telegram and socket.io, pulled by REST clients
@@ -90,4 +98,11 @@ def run(settings: Settings) -> None:
     log.info("ementor-bot on http://%s:%d (NLU: %s)", settings.server.host, settings.server.port, settings.nlu.backend)
     # No access log below DEBUG: the web chat polls every few seconds, and each line would name a sender id.
     access_log = logging.getLogger("aiohttp.access") if settings.log_level == "DEBUG" else None
-    web.run_app(app, host=settings.server.host, port=settings.server.port, print=None, access_log=access_log)
+    web.run_app(
+        app,
+        host=settings.server.host,
+        port=settings.server.port,
+        print=None,
+        access_log=access_log,
+        **guard.server_options(settings),  # idle and half-sent connections closed after limits.keepalive_seconds
+    )

@@ -128,10 +128,11 @@ class TelegramSettings:
 
 @dataclass(frozen=True)
 class SocketIOSettings:
-    """The socket.io channel (rasa-webchat). `cors_allowed_origins`: `*` lets a widget on any web page
-    connect; otherwise the origins of the pages that embed it, separated by commas."""
+    """The socket.io channel (rasa-webchat). `cors_allowed_origins`: `self` (the bot's own site,
+    `server.public_url`, always allowed) and the origins of other pages that embed the widget, separated by
+    commas; `*` lets a widget on any web page connect."""
 
-    cors_allowed_origins: str = "*"
+    cors_allowed_origins: str = "self"
 
 
 @dataclass(frozen=True)

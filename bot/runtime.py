@@ -166,6 +166,7 @@ class Runtime:
     owns_store: bool = True  # a store handed in (tests, a CLI command) is closed by whoever opened it
     # what to reload when another process announces a change (bot/core/live.py): name -> reload
     on_live: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    slow_down: str = ""  # "you are writing very fast", both languages: a citizen over limits.sender_*
     live_seen: dict[str, int] = field(default_factory=dict)
     _reloads: set[asyncio.Task[None]] = field(default_factory=set)
     # the model version answering (bot/nlu/registry.py); None while the model file answers
@@ -299,7 +300,10 @@ def build_runtime(
     ui = engine.ui
     on_live = {live.CONTENT: content_reloader(store, engine.shelf)}  # texts edited in the admin console
     apology = ui.text("unavailable", "da") + " / " + ui.text("unavailable", "en")
+    slow_down = ui.text("slow_down", "da") + " / " + ui.text("slow_down", "en")
     senders: dict[str, Sender] = {}
     if settings.telegram_token:
         senders["telegram"] = TelegramSender.from_token(settings.telegram_token, settings.telegram.base_url, store)
-    return Runtime(settings, model, store, nlu, engine, dispatcher, clock, apology, senders, owns_store, on_live)
+    runtime = Runtime(settings, model, store, nlu, engine, dispatcher, clock, apology, senders, owns_store, on_live)
+    runtime.slow_down = slow_down
+    return runtime

@@ -9,6 +9,7 @@ from aiohttp import web
 from bot.api.common import ApiError, Call, answer, endpoint
 from bot.consoles import statistics
 from bot.core.clock import COPENHAGEN
+from bot.core.edge import check_year
 
 MAX_DAYS = 366 * 2
 
@@ -18,9 +19,11 @@ def _day(call: Call, name: str, default: date) -> date:
     if raw is None:
         return default
     try:
-        return date.fromisoformat(raw[:10])
+        day = date.fromisoformat(raw[:10])
     except ValueError:
         raise ApiError(400, f'"{name}" must be a date like 2026-12-01.') from None
+    check_year(day, name)
+    return day
 
 
 async def stats(call: Call) -> web.Response:

@@ -12,6 +12,7 @@ JSON, wrong types, huge text → 400) and errors are JSON in the REST channel's 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,9 +20,13 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.api.tokens import TokenGuard
 from bot.config import Settings
 from bot.consoles import auth
+from bot.consoles.web import client_address
+from bot.core import edge
 from bot.core.clock import COPENHAGEN, Clock
+from bot.core.edge import Refused
 from bot.core.ports import ConversationStore, StorageUnavailable, Tx
 from bot.escalation import accounts
 from bot.escalation.accounts import EmentorRow
@@ -32,6 +37,7 @@ STORE_KEY: web.AppKey[ConversationStore] = web.AppKey("ementor_api_store")
 SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("ementor_api_settings", Settings)
 CLOCK_KEY: web.AppKey[Clock] = web.AppKey("ementor_api_clock")
 FLOWS_KEY: web.AppKey[Mapping[str, Flow]] = web.AppKey("ementor_api_flows")
+TOKENS_KEY: web.AppKey[TokenGuard] = web.AppKey("api_token_guard", TokenGuard)
 
 
 class ApiError(Exception):
@@ -42,9 +48,12 @@ class ApiError(Exception):
         self.extra = dict(extra or {})
 
 
-def failure(status: int, message: str, extra: Mapping[str, Any] | None = None) -> web.Response:
+def failure(
+    status: int, message: str, extra: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
+) -> web.Response:
     body = {"status": "failure", "message": message, "code": status, **(extra or {})}
-    return web.json_response(text=json.dumps(body, ensure_ascii=False, default=_plain), status=status)
+    text = json.dumps(body, ensure_ascii=False, default=_plain)
+    return web.json_response(text=text, status=status, headers=headers)
 
 
 def _plain(value: Any) -> Any:
@@ -102,15 +111,21 @@ def _bearer(request: web.Request) -> str:
 
 
 async def _read_json(request: web.Request) -> tuple[Any, str | None]:
-    if not request.can_read_body:
+    """The body as JSON (None when there is none), or why not. Read whole (aiohttp keeps it: the edge guard,
+    bot/web/guard.py, has usually read and checked it already), then held to MAX_BODY."""
+    if not request.body_exists:
         return None, None
-    raw = await request.content.read(MAX_BODY + 1)
+    raw = await request.read()
     if len(raw) > MAX_BODY:
         return None, "The request body is too large."
     try:
-        return json.loads(raw.decode("utf-8")), None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None, "The request body is not valid JSON."
+        return edge.load_json(raw), None
+    except Refused as refused:
+        return None, refused.message
+
+
+def _retry_after(seconds: float) -> dict[str, str]:
+    return {"Retry-After": str(max(1, math.ceil(seconds)))}
 
 
 def endpoint(fn: Endpoint, role: str = "ementor") -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -119,12 +134,25 @@ def endpoint(fn: Endpoint, role: str = "ementor") -> Callable[[web.Request], Awa
 
     async def handle(request: web.Request) -> web.Response:
         token = _bearer(request)
-        body, bad_body = await _read_json(request)
         app = request.app
+        guard = app[TOKENS_KEY]
+        credential = token or request.cookies.get(auth.COOKIE, "")
+        wait = guard.account_wait(credential) if credential else 0.0
+        if wait:
+            return failure(429, "Too many requests from this account: wait a moment.", headers=_retry_after(wait))
+        body, bad_body = await _read_json(request)
+        address = client_address(request, app[SETTINGS_KEY])
 
         async def work(tx: Tx) -> web.Response:
             now = app[CLOCK_KEY]()
+            if token:
+                paused = await guard.paused_until(tx, address, now)
+                if paused is not None:
+                    left = (paused - now).total_seconds()
+                    return failure(429, "Too many wrong tokens: wait before trying again.", headers=_retry_after(left))
             me = await accounts.authenticate(tx, token) if token else None
+            if token and me is None:
+                await guard.wrong(tx, address, now)
             if me is None and not token:
                 session = await auth.session_of(
                     tx, request.cookies.get(auth.COOKIE, ""), app[SETTINGS_KEY].console, now
@@ -146,6 +174,8 @@ def endpoint(fn: Endpoint, role: str = "ementor") -> Callable[[web.Request], Awa
                 return await fn(Call(request, tx, me, body, app[SETTINGS_KEY], now))
             except ApiError as exc:
                 return failure(exc.status, exc.message, exc.extra)
+            except Refused as refused:  # an input the edge's checks refuse (bot/core/edge.py)
+                return failure(refused.status, refused.message)
 
         try:
             return await app[STORE_KEY].transaction(work)

@@ -12,6 +12,7 @@ steps the citizen saw in words (Danish, or English with ?lang=en) beside their i
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -23,11 +24,13 @@ from bot.api.common import (
     FLOWS_KEY,
     SETTINGS_KEY,
     STORE_KEY,
+    TOKENS_KEY,
     ApiError,
     Call,
     answer,
     endpoint,
 )
+from bot.api.tokens import TokenGuard
 from bot.booking import audit, blocks, bookings
 from bot.booking.bookings import BookingRow
 from bot.booking.cancel_notice import block_over_bookings
@@ -35,6 +38,7 @@ from bot.booking.places import find_location
 from bot.booking.texts import flows_of, is_phone
 from bot.config import LocationSettings, Settings
 from bot.core.clock import COPENHAGEN, Clock, utc_now
+from bot.core.edge import check_year
 from bot.core.ports import ConversationStore
 from bot.core.statuses import BookingStatus, HandoverStatus, OutboxStatus
 from bot.delivery.notices import GROUP_CHANNEL
@@ -242,11 +246,13 @@ def _moment(raw: Any, name: str, day_end: bool = False) -> datetime:
         raise ApiError(400, f'"{name}" must be an ISO date or time, like 2026-12-03T10:00.')
     try:
         if len(raw) == 10:
-            day = date.fromisoformat(raw) + timedelta(days=1 if day_end else 0)
-            return datetime.combine(day, time(0), COPENHAGEN)
+            day = date.fromisoformat(raw)
+            check_year(day, name)  # before a day is added: 9999-12-31 has no next day
+            return datetime.combine(day + timedelta(days=1 if day_end else 0), time(0), COPENHAGEN)
         moment = datetime.fromisoformat(raw)
     except ValueError:
         raise ApiError(400, f'"{name}" must be an ISO date or time, like 2026-12-03T10:00.') from None
+    check_year(moment, name)
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=COPENHAGEN)
 
 
@@ -395,6 +401,7 @@ def add_routes(
     """The routes under /api/ementor/. `flows` (the runtime's, for topic titles and step texts) are read from
     the configured folder when not handed in."""
     app[STORE_KEY], app[SETTINGS_KEY], app[CLOCK_KEY] = store, settings, clock
+    app[TOKENS_KEY] = TokenGuard(settings.limits, settings.console_secret or secrets.token_hex(32))
     app[FLOWS_KEY] = flows if flows is not None else flows_of(settings)
     routes = [
         ("GET", "/me", me),

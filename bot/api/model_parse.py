@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from bot import __version__
+from bot.core import edge
 from bot.nlu.backends import NluBackend
 
 BACKEND_KEY: web.AppKey[NluBackend] = web.AppKey("nlu_backend", NluBackend)
@@ -24,11 +25,10 @@ def error(status: int, reason: str, message: str) -> web.Response:
 
 
 async def parse(request: web.Request) -> web.Response:
-    raw = await request.read()
     try:
-        payload = json.loads(raw.decode("utf-8", errors="replace")) if raw else None
-    except json.JSONDecodeError:
-        return error(400, "BadRequest", "The request body is not valid JSON.")
+        payload = edge.load_json(await request.read(), nul_ok=True)  # the text is parsed, never kept
+    except edge.Refused as refused:
+        return error(refused.status, "BadRequest", refused.message)
     if not isinstance(payload, dict) or "text" not in payload:
         return error(400, "BadRequest", 'Send a JSON object with a "text" field, e.g. {"text": "hej"}.')
     text = payload["text"]

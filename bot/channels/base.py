@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.core.edge import Refused
+from bot.core.limits import TokenBuckets
 from bot.core.messages import Inbound, Link, Outbound
 from bot.core.ports import Replier, StorageUnavailable
+from bot.core.senders import SenderIds
 
 
 def with_links(text: str, links: Sequence[Link]) -> str:
@@ -26,6 +29,26 @@ def with_links(text: str, links: Sequence[Link]) -> str:
 class Answer:
     replies: list[Outbound] | None  # None: a repeated delivery, answered the first time
     unavailable: bool = False  # the database is away: `replies` is the apology
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What the REST and socket.io channels check before a message reaches the bot, handed in by the
+    composition root like the apology: the sender id (the server's own are signed: bot/core/senders.py) and
+    the sender's pace (`limits.sender_*`), with the kind text, in both languages, for one going too fast.
+    A refused message costs no database call, so one sender flooding does not slow the others."""
+
+    senders: SenderIds
+    rates: TokenBuckets
+    slow_down: str
+
+    async def admit(self, sender: str) -> str:
+        """The key `sender`'s conversation is kept under, when this message may go on; else `Refused`: 403
+        for a sender id the server does not accept, 429 (with the kind text) for one going too fast."""
+        key = await self.senders.conversation_key(sender)
+        if not self.rates.allows(key):
+            raise Refused(self.slow_down, 429)
+        return key
 
 
 class Channel:

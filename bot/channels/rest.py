@@ -3,6 +3,10 @@
 The same JSON as Rasa's, so existing clients work. Links are written into the text (every client shows
 text); buttons carry Rasa payloads.
 
+Sender ids pass the channel's `Gate` (bot/channels/base.py): `POST /webhooks/rest/sender` issues a signed one
+(`{"sender": "s-….…"}`), the conversation is kept under its unsigned part, and a sender writing too fast is
+answered 429 with the kind "slow down" text in both languages.
+
 `GET /webhooks/rest/messages?sender=ID` hands out, once, the messages the bot has for that sender on its
 own: an eMentor's replies during a hand-over, reminders, notices. Rasa's REST channel has no way to push
 (it only answers a request), so those messages wait in a `Mailbox` (the outbox) and the client (the web
@@ -16,12 +20,13 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.channels.base import Channel, with_links
+from bot.channels.base import Channel, Gate, with_links
+from bot.core import edge
+from bot.core.edge import Refused
 from bot.core.messages import Inbound, Outbound
 from bot.core.ports import Mailbox, Replier, StorageUnavailable
 
 CHANNEL = "rest"
-MAX_SENDER = 128
 
 
 def to_rasa(recipient: str, messages: list[Outbound]) -> list[dict[str, Any]]:
@@ -39,57 +44,73 @@ def to_rasa(recipient: str, messages: list[Outbound]) -> list[dict[str, Any]]:
     return out
 
 
-def valid_sender(sender: Any) -> bool:
-    return isinstance(sender, str | int) and bool(str(sender).strip()) and len(str(sender)) <= MAX_SENDER
-
-
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _bad(message: str) -> web.Response:
-    return web.json_response({"status": "failure", "message": message, "code": 400}, status=400)
+def _failure(refused: Refused) -> web.Response:
+    body = {"status": "failure", "message": refused.message, "code": refused.status}
+    return web.json_response(body, status=refused.status, dumps=_dumps)
 
 
 class RestChannel(Channel):
     name = CHANNEL
 
-    def __init__(self, bot: Replier, apology: str, mailbox: Mailbox) -> None:
+    def __init__(self, bot: Replier, apology: str, mailbox: Mailbox, gate: Gate) -> None:
         super().__init__(bot, apology)
         self.mailbox = mailbox
+        self.gate = gate
 
     async def webhook(self, request: web.Request) -> web.Response:
         try:
-            payload = json.loads((await request.read()).decode("utf-8", errors="replace") or "null")
-        except json.JSONDecodeError:
-            return _bad("The request body is not valid JSON.")
-        if not isinstance(payload, dict):
-            return _bad('Send {"sender": "...", "message": "..."}.')
-        sender, text = payload.get("sender"), payload.get("message")
-        if not valid_sender(sender):
-            return _bad(f'"sender" must be a text of 1 to {MAX_SENDER} characters.')
-        if text is None:
-            text = ""
-        if not isinstance(text, str):
-            return _bad('"message" must be a text.')
-        message_id = payload.get("message_id")
-        inbound = Inbound(CHANNEL, str(sender), text, str(message_id) if message_id is not None else None)
-        answer = await self.answer(inbound)
+            payload = edge.load_json(await request.read(), nul_ok=True)  # the dispatcher cleans the text
+            if not isinstance(payload, dict):
+                raise Refused('Send {"sender": "...", "message": "..."}.')
+            sender = edge.check_id(payload.get("sender"), "sender")
+            text = payload.get("message")
+            if text is None:
+                text = ""
+            if not isinstance(text, str):
+                raise Refused('"message" must be a text.')
+            raw_id = payload.get("message_id")
+            message_id = edge.check_id(raw_id, "message_id") if raw_id is not None else None
+            key = await self.gate.admit(sender)
+        except StorageUnavailable:  # the signing key is read from the database once
+            return web.json_response(to_rasa("", [Outbound(self.apology)]), status=503, dumps=_dumps)
+        except Refused as refused:
+            if refused.status == 429:  # too fast: the kind text, shown by any Rasa client as the bot's
+                reply = [{"recipient_id": sender, "text": refused.message}]
+                return web.json_response(reply, status=429, dumps=_dumps, headers={"Retry-After": "5"})
+            return _failure(refused)
+        answer = await self.answer(Inbound(CHANNEL, key, text, message_id))
         status = 503 if answer.unavailable else 200
-        return web.json_response(to_rasa(str(sender), answer.replies or []), status=status, dumps=_dumps)
+        return web.json_response(to_rasa(sender, answer.replies or []), status=status, dumps=_dumps)
 
     async def messages(self, request: web.Request) -> web.Response:
         """The sender's waiting messages, each handed out once (an empty list when there are none)."""
-        sender = request.query.get("sender")
-        if not valid_sender(sender):
-            return _bad(f'"sender" must be a text of 1 to {MAX_SENDER} characters.')
         try:
-            handed = await self.mailbox.take(CHANNEL, str(sender))
+            sender = edge.check_id(request.query.get("sender"), "sender")
+            key = await self.gate.senders.conversation_key(sender)
+            handed = await self.mailbox.take(CHANNEL, key)
+        except Refused as refused:
+            return _failure(refused)
         except StorageUnavailable:
             return web.json_response([], status=503)
-        return web.json_response(to_rasa(str(sender), handed), dumps=_dumps, headers={"Cache-Control": "no-store"})
+        return web.json_response(to_rasa(sender, handed), dumps=_dumps, headers={"Cache-Control": "no-store"})
+
+    async def new_sender(self, request: web.Request) -> web.Response:
+        """A sender id of the server's own (random, signed): what the web chat, and any client that wants
+        one, uses from then on. Only its unsigned part is ever stored."""
+        try:
+            issued = await self.gate.senders.issue()
+        except StorageUnavailable:
+            return web.json_response(
+                {"status": "failure", "message": "Try again in a moment.", "code": 503}, status=503
+            )
+        return web.json_response({"sender": issued}, headers={"Cache-Control": "no-store"})
 
 
 def add_routes(app: web.Application, channel: RestChannel) -> None:
     app.router.add_post("/webhooks/rest/webhook", channel.webhook)
     app.router.add_get("/webhooks/rest/messages", channel.messages)
+    app.router.add_post("/webhooks/rest/sender", channel.new_sender)

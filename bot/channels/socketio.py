@@ -4,8 +4,10 @@ The widget connects to `/socket.io/`, sends `session_request` with the session i
 none), and shows nothing until `session_confirm` names the session. Its messages are `user_uttered`
 `{"message", "session_id", "customData"}`; the bot answers with `bot_uttered` events sent to a room named
 after the session, so every connection that confirmed the session gets them: a reconnect, a reloaded
-page, a second tab. The session id is the conversation's sender key, and whoever holds it can read the
-replies: new ids are random (uuid4 hex), never derived from anything a citizen typed.
+page, a second tab. New session ids are the server's signed sender ids (bot/core/senders.py): the room and
+the conversation are kept under the unsigned part, so an id read from the database cannot join them. A
+citizen writing too fast gets the kind "slow down" text (the channel's `Gate`); only pages of the allowed
+origins may connect (`origin_check`).
 
 The widget drops, without a word, any `bot_uttered` that is not exactly `{"text"}` or
 `{"text", "quick_replies"}` (after taking off `metadata`), or an image attachment: `to_webchat` emits
@@ -20,13 +22,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import uuid
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import socketio
 from aiohttp import web
 
-from bot.channels.base import Channel, with_links
+from bot.channels.base import Channel, Gate, with_links
+from bot.core import edge
+from bot.core.edge import Refused
 from bot.core.messages import Inbound, Link, Outbound
 from bot.core.ports import Replier
 from bot.delivery.sender import Unreachable
@@ -42,10 +47,30 @@ SESSION_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
 log = logging.getLogger(__name__)
 
 
-def allowed_origins(setting: str) -> str | list[str]:
-    """`*`, or the comma-separated origins of `socketio.cors_allowed_origins` as a list."""
-    origins = [origin.strip().rstrip("/") for origin in setting.split(",") if origin.strip()]
-    return "*" if "*" in origins else origins
+def origin_of(url: str) -> str:
+    """`scheme://host[:port]` of a URL, lower case, without a path."""
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else url.strip().lower()
+
+
+def origin_check(setting: str, base_url: str) -> Callable[[str | None, dict[str, Any]], bool]:
+    """Which pages may open a connection, checked on every socket.io request (engine.io answers any other
+    Origin 400 and never echoes it): the bot's own site (`server.base_url`, or the address the request came
+    to; `self` in the setting) and the origins listed in `socketio.cors_allowed_origins` (comma-separated);
+    `*` allows every page.
+    A request without an Origin (not a browser) is not a cross-site request and passes."""
+    listed = {origin_of(origin) for origin in setting.split(",") if origin.strip()}
+    anyone = "*" in listed
+    own = origin_of(base_url) if base_url else ""
+
+    def allowed(origin: str | None, environ: dict[str, Any]) -> bool:
+        if origin is None or anyone:
+            return True
+        found = origin_of(origin)
+        here = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}".lower()
+        return found in listed or found in (own, here)
+
+    return allowed
 
 
 def session_id_from(data: Any) -> str | None:
@@ -84,11 +109,14 @@ class WebchatChannel(Channel):
 
     name = CHANNEL
 
-    def __init__(self, server: socketio.AsyncServer, bot: Replier, apology: str, base_url: str = "") -> None:
+    def __init__(
+        self, server: socketio.AsyncServer, bot: Replier, apology: str, gate: Gate, base_url: str = ""
+    ) -> None:
         super().__init__(bot, apology)
         self.server = server
+        self.gate = gate
         self.base_url = base_url
-        self.sessions: dict[str, str] = {}
+        self.sessions: dict[str, str] = {}  # connection -> the conversation key (its room)
         self.locks: dict[str, asyncio.Lock] = {}
         server.on("connect", self.connect)
         server.on("disconnect", self.disconnect)
@@ -113,16 +141,31 @@ class WebchatChannel(Channel):
         await self.server.enter_room(sid, session)
         self.sessions[sid] = session
 
+    async def conversation_key(self, session: str | None) -> str | None:
+        """The key (and room) of a session id the client sent, or None when the server does not accept it."""
+        if session is None:
+            return None
+        try:
+            return await self.gate.senders.conversation_key(session)
+        except Refused:
+            return None
+
     async def session_request(self, sid: str, data: Any = None) -> None:
+        """Confirm the session the widget remembers when the server accepts it; else a new signed one (a
+        forged or unsigned id is never confirmed, so it cannot join someone else's conversation)."""
         async with self.locks.setdefault(sid, asyncio.Lock()):
-            session = session_id_from(data) or uuid.uuid4().hex
-            await self.join(sid, session)
+            session = session_id_from(data)
+            key = await self.conversation_key(session)
+            if session is None or key is None:
+                session = await self.gate.senders.issue()
+                key = await self.gate.senders.conversation_key(session)
+            await self.join(sid, key)
             await self.server.emit("session_confirm", session, to=sid)
 
     async def user_uttered(self, sid: str, data: Any = None) -> None:
         async with self.locks.setdefault(sid, asyncio.Lock()):
             if not isinstance(data, dict):
-                log.info("socketio: user_uttered without an object from %s ignored", sid)
+                log.info("socketio: user_uttered without an object ignored")
                 return
             text = data.get("message")
             if text is None or text == "":
@@ -130,29 +173,40 @@ class WebchatChannel(Channel):
                 # all, when none is set. Nothing was said, so nothing is answered; a site that wants a
                 # greeting sets initPayload "/greet", which presses the greeting like a button.
                 return
-            if not isinstance(text, str):
-                log.info("socketio: user_uttered with a non-text message from %s ignored", sid)
+            if not isinstance(text, str) or edge.text_problem(text):
+                log.info("socketio: user_uttered with a message that is not storable text ignored")
                 return
-            session = session_id_from(data) or self.sessions.get(sid) or sid
-            await self.join(sid, session)
-            answer = await self.answer(Inbound(CHANNEL, session, text))
+            sent = session_id_from(data)
+            key = await self.conversation_key(sent) if sent is not None else self.sessions.get(sid)
+            if key is None and sent is None:  # no session asked for: a new one, for this connection only
+                key = await self.gate.senders.conversation_key(await self.gate.senders.issue())
+            if key is None:
+                log.info("socketio: user_uttered with a session id the server does not accept ignored")
+                return
+            await self.join(sid, key)
+            if not self.gate.rates.allows(key):
+                await self.server.emit("bot_uttered", {"text": self.gate.slow_down}, to=sid)
+                return
+            answer = await self.answer(Inbound(CHANNEL, key, text))
             for reply in to_webchat(answer.replies or [], self.base_url):
-                await self.server.emit("bot_uttered", reply, room=session)
+                await self.server.emit("bot_uttered", reply, room=key)
 
 
 def add_routes(
-    app: web.Application, bot: Replier, apology: str, cors_allowed_origins: str, base_url: str = ""
+    app: web.Application, bot: Replier, apology: str, gate: Gate, cors_allowed_origins: str, base_url: str = ""
 ) -> WebchatChannel:
-    """Serve the widget's socket.io endpoint (`/socket.io/`) on the bot's aiohttp app."""
+    """Serve the widget's socket.io endpoint (`/socket.io/`) on the bot's aiohttp app. No credentials are
+    allowed cross-site: the widget needs no cookies."""
     server = socketio.AsyncServer(
         async_mode="aiohttp",
-        cors_allowed_origins=allowed_origins(cors_allowed_origins),
+        cors_allowed_origins=origin_check(cors_allowed_origins, base_url),
+        cors_credentials=False,
         max_http_buffer_size=MAX_PACKET,
         logger=False,
         engineio_logger=False,
     )
     server.attach(app, socketio_path=PATH)
-    return WebchatChannel(server, bot, apology, base_url)
+    return WebchatChannel(server, bot, apology, gate, base_url)
 
 
 class SocketIOSender:

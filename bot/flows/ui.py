@@ -100,6 +100,7 @@ REQUIRED_TEXTS = (
     "secret",
     "not_understood_media",
     "unavailable",
+    "slow_down",
 )
 
 

@@ -32,7 +32,14 @@ from tests.conftest import app_settings
 
 MITID_NEW_PHONE = "jeg har faaet ny telefon hvordan flytter jeg mitid"
 CRIMINAL_RECORD = "hvordan bestiller jeg straffeattest"
-UUID_HEX = re.compile(r"[0-9a-f]{32}")
+SIGNED = re.compile(r"s-[A-Za-z0-9_-]{32}\.[A-Za-z0-9_-]{32}")
+
+
+def kept_under(session_id: str) -> str:
+    """The key a signed session's conversation is stored under: its unsigned part."""
+    return session_id.split(".")[0]
+
+
 TIMEOUT = 20
 
 
@@ -149,12 +156,24 @@ async def handshake(url: str, origin: str, method: str = "GET") -> tuple[int, di
         return response.status, dict(response.headers), await response.text()
 
 
-async def test_polling_handshake_allows_any_page_by_default(url: str) -> None:
-    status, headers, body = await handshake(url, "https://www.kk.dk")
+async def test_polling_handshake_allows_only_the_bots_own_site_by_default(url: str) -> None:
+    status, headers, body = await handshake(url, url)
     assert status == 200 and body.startswith("0{") and '"sid"' in body
-    assert headers["Access-Control-Allow-Origin"] == "https://www.kk.dk"
+    assert "Access-Control-Allow-Credentials" not in headers
+    status, headers, _ = await handshake(url, "https://www.kk.dk")
+    assert status == 400 and "Access-Control-Allow-Origin" not in headers
     status, headers, _ = await handshake(url, "https://www.kk.dk", "OPTIONS")
-    assert status == 200 and headers["Access-Control-Allow-Origin"] == "https://www.kk.dk"
+    assert "Access-Control-Allow-Origin" not in headers
+
+
+async def test_polling_handshake_allows_any_page_with_a_star(project_model: IntentModel, store: Store) -> None:
+    server = await serve(dataclasses.replace(app_settings(), socketio=SocketIOSettings("*")), project_model, store)
+    try:
+        status, headers, _ = await handshake(f"http://127.0.0.1:{server.port}", "https://www.kk.dk")
+        assert status == 200 and headers["Access-Control-Allow-Origin"] == "https://www.kk.dk"
+        assert "Access-Control-Allow-Credentials" not in headers
+    finally:
+        await server.close()
 
 
 async def test_polling_handshake_only_for_configured_origins(project_model: IntentModel, store: Store) -> None:
@@ -192,7 +211,7 @@ NO_USABLE_SESSION_ID = [None, {}, {"session_id": None}, {"session_id": ""}, {"se
 async def test_session_request_without_a_usable_id_gets_a_new_one(webchat: Any) -> None:
     client = await webchat()
     confirmed = [await client.request_session(data) for data in NO_USABLE_SESSION_ID]
-    assert all(UUID_HEX.fullmatch(session_id) for session_id in confirmed), confirmed
+    assert all(SIGNED.fullmatch(session_id) for session_id in confirmed), confirmed
     assert len(set(confirmed)) == len(confirmed)
     assert client.pending() == []
 
@@ -211,7 +230,7 @@ async def test_message_is_answered_in_the_shape_the_widget_shows(
         assert_webchat_shape(reply)
     buttons = replies[-1]["quick_replies"]
     assert buttons and all(b["payload"].startswith("/") and b["title"] for b in buttons)
-    turns = await store.recent_turns("socketio", session_id)
+    turns = await store.recent_turns("socketio", kept_under(session_id))
     assert [t["intent"] for t in turns] == ["mitid_new_phone"]
 
 
@@ -246,7 +265,7 @@ async def test_initial_message_without_payload_is_not_answered(webchat: Any, sto
     client = await webchat()
     session_id = await client.request_session()
     assert await client.utter({**data, "session_id": session_id}) == []
-    assert await store.recent_turns("socketio", session_id) == []
+    assert await store.recent_turns("socketio", kept_under(session_id)) == []
     assert await client.say("hej")
 
 
@@ -303,7 +322,7 @@ async def test_reply_reaches_a_client_that_reconnected_to_its_session(webchat: A
     assert await again.request_session({"session_id": session_id}) == session_id
     replies = await again.say("tak")
     assert replies and all(set(r) <= {"text", "quick_replies"} for r in replies)
-    turns = await store.recent_turns("socketio", session_id)
+    turns = await store.recent_turns("socketio", kept_under(session_id))
     assert [t["intent"] for t in turns] == ["criminal_record", "thanks"]
 
 

@@ -11,6 +11,8 @@
   const TIMEOUT_MS = 20000;
   const MAX_HISTORY = 200;
   const MESSAGES = "webhooks/rest/messages";
+  const NEW_SENDER = "webhooks/rest/sender"; // the server's own, signed sender id: asked for once, then kept
+  const SIGNED = /^s-[A-Za-z0-9_-]{32}\.[A-Za-z0-9_-]{32}$/;
   const POLL_MS = 3000;
   const MAX_POLL_MS = 60000; // after errors the wait doubles up to this
 
@@ -83,16 +85,16 @@
   function loadState() {
     try {
       const saved = JSON.parse(localStorage.getItem(STORE_KEY) || "null");
-      if (saved && isText(saved.sender) && /^web-[0-9a-f]{32}$/.test(saved.sender)) {
+      if (saved && typeof saved === "object") {
         return {
-          sender: saved.sender,
+          sender: isText(saved.sender) && SIGNED.test(saved.sender) ? saved.sender : null, // older ids: a new one
           lang: saved.lang === "en" ? "en" : "da",
           history: Array.isArray(saved.history) ? saved.history.filter(validEntry) : [],
           choices: Array.isArray(saved.choices) ? saved.choices.filter(validButton) : [],
         };
       }
     } catch (_) { /* unreadable or blocked storage: start afresh */ }
-    return { sender: "web-" + randomId(), lang: "da", history: [], choices: [] };
+    return { sender: null, lang: "da", history: [], choices: [] };
   }
 
   function saveState() {
@@ -304,18 +306,35 @@
     return { entries, choices };
   }
 
+  // The sender id the server signed for this browser (asked for once, kept with the conversation).
+  async function ensureSender(signal) {
+    if (state.sender) return state.sender;
+    const response = await fetch(NEW_SENDER, { method: "POST", cache: "no-store", signal });
+    const body = await response.json().catch(() => null);
+    if (!response.ok || !body || !isText(body.sender) || !SIGNED.test(body.sender)) {
+      throw new Error(String(response.status));
+    }
+    state.sender = body.sender;
+    saveState();
+    return state.sender;
+  }
+
   async function post(message, messageId) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
     try {
-      const response = await fetch(ENDPOINT, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sender: state.sender, message, message_id: messageId }),
-        signal: controller.signal,
-      });
-      const body = await response.json().catch(() => null);
-      return { status: response.status, body };
+      for (let attempt = 0; ; attempt += 1) {
+        const sender = await ensureSender(controller.signal);
+        const response = await fetch(ENDPOINT, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ sender, message, message_id: messageId }),
+          signal: controller.signal,
+        });
+        if (response.status === 403 && attempt === 0) { state.sender = null; continue; } // a key changed: a new id
+        const body = await response.json().catch(() => null);
+        return { status: response.status, body };
+      }
     } finally {
       clearTimeout(timer);
     }
@@ -333,7 +352,10 @@
   function failureText(result) {
     if (!result) return t("offline");
     const first = Array.isArray(result.body) ? result.body[0] : null;
-    if (result.status === 503 && first && isText(first.text) && first.text) return first.text;
+    // the database is away (503) or the citizen writes too fast (429): the server's own kind words
+    if ((result.status === 503 || result.status === 429) && first && isText(first.text) && first.text) {
+      return first.text;
+    }
     return t("failed");
   }
 
@@ -408,7 +430,7 @@
 
   async function poll() {
     if (polling || document.hidden) return;
-    if (busy) { schedulePoll(POLL_MS); return; } // after the reply, so messages stay in order
+    if (busy || !state.sender) { schedulePoll(POLL_MS); return; } // after the reply: messages stay in order
     polling = true;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
@@ -416,6 +438,7 @@
       const response = await fetch(MESSAGES + "?sender=" + encodeURIComponent(state.sender), {
         cache: "no-store", signal: controller.signal,
       });
+      if (response.status === 403) state.sender = null; // not this server's id (any more): the next send asks
       if (!response.ok) throw new Error(String(response.status));
       showArrived(await response.json());
       pollWait = POLL_MS;
