@@ -29,6 +29,7 @@ from bot.delivery.worker import DeliveryWorker
 from bot.nlu.classifier import IntentModel
 from bot.runtime import Runtime, build_runtime, open_store, prepare_model
 from bot.storage.store import Store
+from bot.web import health, requests
 from bot.web import calendar, guard, pages
 
 log = logging.getLogger(__name__)
@@ -41,11 +42,14 @@ def build_app(
 ) -> web.Application:
     runtime = build_runtime(settings, model, store, clock)
     app = web.Application(client_max_size=256 * 1024)
+    requests.setup(app, runtime.apology)  # a request id on every request and answer; a 503, never a 500, for the database
     guard.setup(app, settings, runtime.slow_down)  # first: limits, checks at the edge, security headers
     app[RUNTIME_KEY] = runtime
     app[model_parse.BACKEND_KEY] = runtime.nlu
     app[model_parse.MODEL_INFO_KEY] = runtime.info  # kept current when a new model version is swapped in
     bot, apology = runtime.dispatcher, runtime.apology
+    # /health (alive), /ready (database and model), /metrics (Prometheus)
+    health.add_routes(app, runtime.store, lambda: bool(runtime.model.labels), clock)
     pages.add_routes(app)  # the chat at / with its static files under /static/, the NLU try-out at /nlu
     model_parse.add_routes(app)
     ementor.add_routes(app, runtime.store, settings, clock, runtime.engine.flows)  # JSON API: /api/ementor/

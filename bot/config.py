@@ -54,7 +54,24 @@ class ServerSettings:
 
 @dataclass(frozen=True)
 class DatabaseSettings:
+    """Bounds that keep a database fault (a hung or refused PostgreSQL, a SQLite file locked by another
+    process) from hanging a citizen's request: `connect_timeout_seconds` to get a connection,
+    `statement_timeout_seconds` for one statement (PostgreSQL's statement_timeout and the driver's own; on
+    SQLite how long to wait for another process's write lock), and `turn_deadline_seconds` for a whole
+    database call with its retries. Past them the citizen is asked to try again in a moment."""
+
     url: str = "sqlite+aiosqlite:///var/ementor.db"
+    connect_timeout_seconds: float = field(default=5.0, metadata={"range": (0.1, 120.0)})
+    statement_timeout_seconds: float = field(default=10.0, metadata={"range": (0.1, 600.0)})
+    turn_deadline_seconds: float = field(default=15.0, metadata={"range": (0.2, 600.0)})
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    """`format`: "text" (one readable line per event) or "json" (one JSON object per line, for a log
+    collector), both carrying the request id."""
+
+    format: Literal["text", "json"] = "text"
 
 
 @dataclass(frozen=True)
@@ -269,6 +286,7 @@ class ConsoleSettings:
 class Settings:
     version: int = CONFIG_VERSION
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     nlu: NluSettings = field(default_factory=NluSettings)

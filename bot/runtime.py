@@ -48,6 +48,7 @@ from bot.nlu.trainer import ensure_model
 from bot.storage.listen import Listener
 from bot.storage.migrate import upgrade
 from bot.storage.store import Store
+from bot.storage.turn_paths import Bounds
 from handlers import build as build_handlers
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,13 @@ def open_store(settings: Settings) -> Store:
     """The database, migrated to the newest schema first: the one way every command opens it. Call it
     before the event loop runs (Alembic runs one of its own)."""
     upgrade(settings.database.url)
-    return Store(settings.database.url)
+    return Store(settings.database.url, bounds=bounds_of(settings))
+
+
+def bounds_of(settings: Settings) -> Bounds:
+    """config.yml `database:` timeouts, as the store keeps them."""
+    db = settings.database
+    return Bounds(db.connect_timeout_seconds, db.statement_timeout_seconds, db.turn_deadline_seconds)
 
 
 def in_transaction(settings: Settings, work: Callable[[Tx], Awaitable[T]]) -> T:
@@ -284,7 +291,7 @@ def build_runtime(
     """Wire the implementations behind the core's interfaces. The store is opened (not migrated) when none
     is given: `prepare`/`open_store` migrate before a process starts serving."""
     owns_store = store is None
-    store = store if store is not None else Store(settings.database.url)
+    store = store if store is not None else Store(settings.database.url, bounds=bounds_of(settings))
     nlu = make_backend(settings, model)
     engine = build_engine(settings)
     dispatcher = Dispatcher(

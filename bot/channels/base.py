@@ -8,11 +8,13 @@ it the apology, so the "try again in a moment" text is made once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.core.edge import Refused
 from bot.core.limits import TokenBuckets
+from bot.core import metrics
 from bot.core.messages import Inbound, Link, Outbound
 from bot.core.ports import Replier, StorageUnavailable
 from bot.core.senders import SenderIds
@@ -61,7 +63,16 @@ class Channel:
         self.apology = apology
 
     async def answer(self, inbound: Inbound) -> Answer:
+        """The bot's answer, counted and timed for /metrics; the apology when the database is away."""
+        started = time.perf_counter()
         try:
-            return Answer(await self.bot.handle(inbound))
+            replies = await self.bot.handle(inbound)
         except StorageUnavailable:
+            metrics.turn_done(self.name, "unavailable", started)
             return Answer([Outbound(self.apology)], unavailable=True)
+        except Exception:
+            metrics.turn_done(self.name, "failed", started)
+            metrics.ERRORS.labels("turn").inc()
+            raise
+        metrics.turn_done(self.name, "answered", started)
+        return Answer(replies)

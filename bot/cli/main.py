@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from bot.cli import flows, mentor, nlu, outbox, serve, user
 from bot.config import ConfigError, load_settings
+from bot.core import logs
 from bot.nlu.model_store import ModelError
 from bot.nlu.training_data import TrainingDataError
 
@@ -24,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.config)
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logs.configure(settings.log_level, settings.logging.format)
         logging.getLogger("alembic").setLevel(logging.WARNING)
         result: int = args.func(args, settings)
         return result

@@ -115,8 +115,8 @@ class DeliveryWorker:
                 await self.run_once()
                 if self.claimed >= self.batch:
                     continue  # a backlog (the 17.00 reminders): the next batch at once, not after a poll
-            except StorageUnavailable as exc:
-                log.warning("delivery worker: database unavailable (%s), trying again", exc)
+            except StorageUnavailable as exc:  # the store logged it, in one line: the next tick tries again
+                log.debug("delivery worker: database unavailable (%s), trying again", exc)
             except Exception:
                 log.exception("delivery worker tick failed")
             with contextlib.suppress(TimeoutError):
@@ -147,6 +147,8 @@ class DeliveryWorker:
 
         try:
             await self.store.transaction(work)
+        except StorageUnavailable:
+            return  # the store logged it, in one line; the job runs again on the next tick
         except Exception:
             log.exception("delivery job %s failed", getattr(job, "__name__", job))
 

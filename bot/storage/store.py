@@ -4,6 +4,11 @@ A turn runs inside one transaction that holds the conversation: an in-process lo
 sender's messages in arrival order, and the database lock (PostgreSQL row lock, SQLite's write lock) does
 the same across bot processes. Every call goes through the drivers directly (turn_paths.py) and through
 one retry: a database that is briefly away is tried again before the caller hears `StorageUnavailable`.
+
+Every kind of database fault (a killed or refused connection, a hung server, a statement cancelled by its
+timeout, SQLite's "database is locked") is an outage here, and every call is bounded by
+`Bounds.deadline` with its retries: the citizen hears "try again in a moment" within seconds, one line is
+logged, the transaction left nothing behind, and the next call tries afresh (no restart needed).
 """
 
 from __future__ import annotations
@@ -18,29 +23,33 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from bot.core import metrics
 from bot.core.ports import Replay, Row, StorageUnavailable, Stored, TurnFunction, Tx, Work
-from bot.storage.turn_paths import turn_path
+from bot.storage.turn_paths import DEFAULT_BOUNDS, Bounds, turn_path
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)
 # a database that is away, as each driver says it (not a mistake in a query)
 OUTAGES: tuple[type[Exception], ...] = (
-    OSError,
-    sqlite3.OperationalError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
+    OSError,  # refused, reset; TimeoutError (a statement or a connect that took too long) is one too
+    sqlite3.OperationalError,  # "database is locked" after the busy timeout, a file that cannot be opened
+    asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError: the server ended the connection
+    asyncpg.InterfaceError,  # a connection closed or in a broken state
+    asyncpg.InternalClientError,  # the driver's protocol lost its footing on a connection killed mid-use
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, pg_terminate_backend, statement_timeout
+    asyncpg.exceptions.InsufficientResourcesError,  # too many connections
 )
 
 
 class Store:
-    def __init__(self, url: str, schema: str | None = None) -> None:
+    def __init__(self, url: str, schema: str | None = None, bounds: Bounds = DEFAULT_BOUNDS) -> None:
         """`url` as SQLAlchemy writes it (sqlite+aiosqlite:///…, postgresql+asyncpg://…); `schema` puts every
-        table in that PostgreSQL schema (tests isolate themselves so)."""
+        table in that PostgreSQL schema (tests isolate themselves so); `bounds` from config.yml `database:`."""
         self.url = url
         self.schema = schema
-        self._path = turn_path(url, schema)
+        self.bounds = bounds
+        self._path = turn_path(url, schema, bounds)
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _lock(self, channel: str, sender: str) -> asyncio.Lock:
@@ -53,14 +62,20 @@ class Store:
     async def turn(
         self, channel: str, sender: str, message_id: str | None, fn: TurnFunction[T], now: datetime
     ) -> T | Replay:
+        intents: list[str] = []
+
         async def step(
             state: dict[str, Any], updated_at: datetime | None, tx: Tx
         ) -> tuple[Mapping[str, Any], dict[str, Any], T]:
             new_state, record, result = await fn(Stored(state, updated_at), tx)
+            intents.append(record.intent)
             return new_state, record.__dict__, result
 
         async with self._lock(channel, sender):
-            return await self._retrying(lambda: self._path.run(channel, sender, message_id, step, now))
+            done = await self._retrying(lambda: self._path.run(channel, sender, message_id, step, now))
+        if intents and intents[-1] == "nlu_fallback" and not isinstance(done, Replay):
+            metrics.FALLBACKS.labels(channel).inc()  # counted once the turn is saved
+        return done
 
     async def first_delivery(self, channel: str, message_id: str, now: datetime) -> bool:
         async def remember(tx: Tx) -> bool:
@@ -81,15 +96,32 @@ class Store:
         return await self._retrying(lambda: self._path.transaction(work, read_only=read_only))
 
     async def _retrying(self, attempt_once: Callable[[], Awaitable[T]]) -> T:
-        for attempt, delay in enumerate((*RETRY_DELAYS, None)):
-            try:
-                return await attempt_once()
-            except OUTAGES as exc:
-                if delay is None:
-                    raise StorageUnavailable(str(exc)) from exc
-                log.warning("database unavailable (%s), retry %d", exc.__class__.__name__, attempt + 1)
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+        """`attempt_once` until it answers, tried again after an outage, all within `bounds.deadline`. A
+        call given up is logged once, in one line (no traceback: the kind of fault is what an operator
+        needs), and counted."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        last: BaseException | None = None
+        tries = 0
+        try:
+            async with asyncio.timeout(self.bounds.deadline):
+                for delay in (*RETRY_DELAYS, None):
+                    tries += 1
+                    try:
+                        return await attempt_once()
+                    except OUTAGES as exc:
+                        last = exc
+                        log.debug("database unavailable (%s), try %d", exc.__class__.__name__, tries)
+                        if delay is None:
+                            break
+                        await asyncio.sleep(delay)
+        except TimeoutError as exc:  # the deadline, not a driver's timeout (those are caught above)
+            last = last or exc
+        assert last is not None
+        metrics.STORAGE_UNAVAILABLE.inc()
+        what = f"{last.__class__.__name__}: {str(last).splitlines()[0] if str(last) else 'no message'}"[:300]
+        log.warning("database unavailable after %d tries in %.1f s (%s)", tries, loop.time() - started, what)
+        raise StorageUnavailable(what) from last
 
     async def recent_turns(self, channel: str, sender: str, limit: int = 50) -> list[Row]:
         async def read(tx: Tx) -> list[Row]:
@@ -127,5 +159,18 @@ class Store:
 
         return await self.transaction(read, read_only=True)
 
+    async def ping(self, timeout: float) -> bool:
+        """Whether the database answers a trivial query within `timeout` seconds, tried once (GET /ready)."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._path.transaction(_select_one, read_only=True)
+            return True
+        except OUTAGES:  # TimeoutError is an OSError
+            return False
+
     async def close(self) -> None:
         await self._path.close()
+
+
+async def _select_one(tx: Tx) -> None:
+    await tx.fetch("SELECT 1 AS one")

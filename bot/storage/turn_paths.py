@@ -4,6 +4,10 @@ Through SQLAlchemy's async layer a turn's five statements cost about 4 ms of CPU
 statement is a greenlet switch and, on SQLite, a hop to aiosqlite's thread. Here a SQLite turn is two hops to
 one dedicated thread (load, then save and commit) and a PostgreSQL turn a few asyncpg calls. Same tables,
 same locking: BEGIN IMMEDIATE on SQLite, SELECT … FOR UPDATE on PostgreSQL.
+
+Every wait is bounded (`Bounds`, from config.yml `database:`): getting a connection, one statement, and on
+SQLite another process's write lock. A PostgreSQL connection that failed or timed out mid-statement is
+closed rather than rolled back (a rollback on a hung socket would hang too), and the pool opens a new one.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -27,6 +33,22 @@ T = TypeVar("T")
 NEVER = datetime.fromtimestamp(0, UTC)  # updated_at of a conversation row created but not yet used
 Loaded = tuple[dict[str, Any], datetime | None]
 Step = Callable[[dict[str, Any], datetime | None, Tx], Awaitable[tuple[Mapping[str, Any], dict[str, Any], T]]]
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """How long the database may take (config.yml `database:`): to connect (PostgreSQL: also to get a
+    pooled connection), one statement (SQLite: waiting for another process's write lock), and one whole
+    call with its retries (`Store`)."""
+
+    connect: float = 5.0
+    statement: float = 10.0
+    deadline: float = 15.0
+
+
+DEFAULT_BOUNDS = Bounds()
+# errors after which a PostgreSQL connection cannot be trusted: the server ended it or cancelled a statement
+BROKEN = (asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError)
 
 # the turn log's own columns, from the schema (tables.py), so a new column cannot be forgotten here
 _TURN_COLUMNS = tuple(c.name for c in turns.c if c.name not in ("id", "created_at", "channel", "sender"))
@@ -48,8 +70,9 @@ class TurnPath(Protocol):
 class SqliteTurns:
     """One connection on one thread; turns in this process take turns, other processes wait on the file lock."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, bounds: Bounds = DEFAULT_BOUNDS) -> None:
         self.path = path
+        self.bounds = bounds
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-turns")
         self._lock = asyncio.Lock()
         self._conn: sqlite3.Connection | None = None
@@ -57,15 +80,24 @@ class SqliteTurns:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            wait = self.bounds.statement
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=wait)
+            conn.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
             self._conn = conn
         return self._conn
 
-    def _begin_and_load(self, channel: str, sender: str, message_id: str | None, now: str) -> Loaded | Replay:
+    def _idle_connection(self) -> sqlite3.Connection:
+        """The connection, with no transaction open: one left open by a call whose caller gave up (its
+        deadline passed) while this thread still worked on it is rolled back first."""
         conn = self._connection()
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        return conn
+
+    def _begin_and_load(self, channel: str, sender: str, message_id: str | None, now: str) -> Loaded | Replay:
+        conn = self._idle_connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
             if message_id is not None:
@@ -140,10 +172,10 @@ class SqliteTurns:
             return result
 
     def _begin(self) -> None:
-        self._connection().execute("BEGIN IMMEDIATE")
+        self._idle_connection().execute("BEGIN IMMEDIATE")
 
     def _begin_read(self) -> None:
-        self._connection().execute("BEGIN DEFERRED")
+        self._idle_connection().execute("BEGIN DEFERRED")
 
     def _commit(self) -> None:
         self._connection().execute("COMMIT")
@@ -173,21 +205,60 @@ class SqliteTurns:
 class PostgresTurns:
     """A small asyncpg pool of its own; the conversation row is locked for the turn."""
 
-    def __init__(self, url: str, schema: str | None) -> None:
+    def __init__(self, url: str, schema: str | None, bounds: Bounds = DEFAULT_BOUNDS) -> None:
         self.dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        self.settings = {"synchronous_commit": "off", **({"search_path": schema} if schema else {})}
+        self.bounds = bounds
+        self.settings = {
+            "synchronous_commit": "off",
+            # the server gives up on a statement too (a lock held by a stuck transaction elsewhere)
+            "statement_timeout": str(int(bounds.statement * 1000)),
+            # named in pg_stat_activity (an operator, or a test, can find this store's connections)
+            "application_name": f"ementor-bot:{schema}" if schema else "ementor-bot",
+            **({"search_path": schema} if schema else {}),
+        }
         self._pool: asyncpg.Pool | None = None
         self._starting = asyncio.Lock()
 
     async def _get_pool(self) -> asyncpg.Pool:
         async with self._starting:
             if self._pool is None:
-                self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=10, server_settings=self.settings)
+                self._pool = await asyncpg.create_pool(
+                    self.dsn,
+                    min_size=1,
+                    max_size=10,
+                    server_settings=self.settings,
+                    timeout=self.bounds.connect,  # to connect
+                    command_timeout=self.bounds.statement,  # the driver's own bound on every statement
+                )
         return self._pool
 
-    async def run(self, channel: str, sender: str, message_id: str | None, step: Step[T], now: datetime) -> T | Replay:
+    @asynccontextmanager
+    async def _transaction(self, *, read_only: bool = False) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection in a transaction, committed when the block ends. A query error rolls back;
+        a connection that failed, timed out or was given up on (cancelled) is closed instead: a rollback
+        on it could wait on a hung socket, and it may be mid-statement. The pool opens a new one."""
         pool = await self._get_pool()
-        async with pool.acquire() as conn, conn.transaction():
+        conn = await pool.acquire(timeout=self.bounds.connect)
+        try:
+            transaction = conn.transaction(readonly=read_only)
+            await transaction.start()
+            try:
+                yield conn
+            except asyncpg.PostgresError as exc:
+                if isinstance(exc, BROKEN) or conn.is_closed():
+                    raise
+                await transaction.rollback()
+                raise
+            await transaction.commit()
+        except BaseException as exc:
+            if not isinstance(exc, asyncpg.PostgresError) or isinstance(exc, BROKEN):
+                conn.terminate()
+            raise
+        finally:
+            await pool.release(conn, timeout=self.bounds.connect)
+
+    async def run(self, channel: str, sender: str, message_id: str | None, step: Step[T], now: datetime) -> T | Replay:
+        async with self._transaction() as conn:
             if message_id is not None:
                 # a repeat sent while the first is still being answered waits here for its commit
                 status = await conn.execute(
@@ -245,14 +316,17 @@ class PostgresTurns:
             return result
 
     async def transaction(self, work: Work[T], *, read_only: bool = False) -> T:
-        pool = await self._get_pool()
-        async with pool.acquire() as conn, conn.transaction(readonly=read_only):
+        async with self._transaction(read_only=read_only) as conn:
             return await work(PostgresTx(conn))
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        try:
+            await asyncio.wait_for(pool.close(), self.bounds.statement)
+        except TimeoutError:  # a connection hung on an unanswering server: closed without a goodbye
+            pool.terminate()
 
 
 def replay_of(kept: Any, sender: str) -> Replay:
@@ -262,8 +336,8 @@ def replay_of(kept: Any, sender: str) -> Replay:
     return Replay(kept[1])
 
 
-def turn_path(url: str, schema: str | None) -> TurnPath:
+def turn_path(url: str, schema: str | None, bounds: Bounds = DEFAULT_BOUNDS) -> TurnPath:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return SqliteTurns(parsed.database or ":memory:")
-    return PostgresTurns(url, schema)
+        return SqliteTurns(parsed.database or ":memory:", bounds)
+    return PostgresTurns(url, schema, bounds)

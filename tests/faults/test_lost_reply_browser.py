@@ -9,24 +9,14 @@ import json
 from typing import Any
 
 from bot.storage.store import Store
-from tests.channels.test_webchat import (  # noqa: F401 - the browser, the app and the phone tab
-    Problems,
-    app_server,
-    ask,
-    bot_messages,
-    browser,
-    choices,
-    expect,
-    opened,
-    page,
-)
+from tests.channels.test_webchat import Problems, ask, bot_messages, choices, expect, opened
 
 QUESTION = "hvordan bestiller jeg straffeattest"
 
 
 async def test_try_again_after_a_lost_answer_shows_the_answer_and_its_buttons(
     page: tuple[Any, Problems],
-    store: Store,  # noqa: F811
+    store: Store,
 ) -> None:
     tab, problems = page
     await opened(tab)

@@ -1,0 +1,59 @@
+"""Log lines an operator can follow: one per event, each with the request it belongs to.
+
+`REQUEST_ID` is set by the HTTP layer for each request (bot/web/requests.py) and copied into every task the
+request starts, so a turn's lines, the database's complaint and the answer share one id. `configure`
+installs one handler on the root logger: "text" (a readable line) or "json" (one JSON object per line:
+time, level, logger, message, request_id; a traceback goes in "error" as one string). Log calls never pass
+request bodies; what a citizen typed is kept out of the logs by the code that logs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request id on every record (a handler filter, so records from any logger get it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, on one line (json.dumps escapes the newlines of a traceback)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", REQUEST_ID.get()),
+        }
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def handler(kind: str) -> logging.Handler:
+    """A stderr handler in the chosen format ("text" or "json"), carrying request ids."""
+    out = logging.StreamHandler()
+    out.addFilter(RequestIdFilter())
+    out.setFormatter(JsonFormatter() if kind == "json" else logging.Formatter(TEXT_FORMAT))
+    return out
+
+
+def configure(level: str, kind: str) -> None:
+    """The root logger's one handler, in `kind` format, at `level` (config.yml `log_level`, `logging.format`)."""
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler(kind))
+    root.setLevel(level)
