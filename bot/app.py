@@ -29,8 +29,7 @@ from bot.delivery.worker import DeliveryWorker
 from bot.nlu.classifier import IntentModel
 from bot.runtime import Runtime, build_runtime, open_store, prepare_model
 from bot.storage.store import Store
-from bot.web import health, requests
-from bot.web import calendar, guard, pages
+from bot.web import calendar, guard, health, pages, requests
 
 log = logging.getLogger(__name__)
 RUNTIME_KEY: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
@@ -42,7 +41,7 @@ def build_app(
 ) -> web.Application:
     runtime = build_runtime(settings, model, store, clock)
     app = web.Application(client_max_size=256 * 1024)
-    requests.setup(app, runtime.apology)  # a request id on every request and answer; a 503, never a 500, for the database
+    requests.setup(app, runtime.apology)  # outermost: a request id on every answer; the database away is a 503
     guard.setup(app, settings, runtime.slow_down)  # first: limits, checks at the edge, security headers
     app[RUNTIME_KEY] = runtime
     app[model_parse.BACKEND_KEY] = runtime.nlu
