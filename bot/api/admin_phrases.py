@@ -21,9 +21,9 @@ from aiohttp import web
 
 from bot.api.common import ApiError, Call, answer, endpoint
 from bot.consoles import admin_phrases as pages
+from bot.core.privacy import redacted
 from bot.nlu import inbox, phrases
 from bot.nlu.phrases import PhraseConflict, PhraseError, PhraseRow, Served
-from bot.nlu.scrub import scrub
 
 PREFIX = "/api/admin"
 STATUS = {"not_found": 404, "exists": 409}
@@ -121,7 +121,7 @@ def _item_json(item: inbox.InboxItem) -> dict[str, Any]:
         "created_at": item["created_at"],
         "channel": item["channel"],
         "language": item["language"],
-        "text": scrub(item["text"]),
+        "text": redacted(item["text"]),
         "reason": item["reason"],
         "guesses": item["guesses"],
     }

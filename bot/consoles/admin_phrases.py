@@ -27,10 +27,10 @@ from multidict import MultiDictProxy
 
 from bot.consoles.web import Page, console, error_page, redirect
 from bot.core.ports import Tx
+from bot.core.privacy import redacted
 from bot.nlu import inbox, phrases
 from bot.nlu.catalogue import catalogue
 from bot.nlu.phrases import Checker, Conflict, PhraseConflict, PhraseError, Served
-from bot.nlu.scrub import scrub
 
 SERVED_KEY: web.AppKey[Served] = web.AppKey("admin_phrases_served")
 MAX_IMPORT_BYTES = 200 * 1024
@@ -297,7 +297,7 @@ async def _inbox_view(
             "best": g.guesses[0]["intent"] if g.guesses else "",
             "reasons": g.reasons,
             # shown scrubbed again: whatever reached the table, no number or code reaches the screen
-            "messages": [{**item, "text": scrub(item["text"])} for item in g.items],
+            "messages": [{**item, "text": redacted(item["text"])} for item in g.items],
         }
         for g in found
     ]
@@ -336,7 +336,7 @@ async def resolve(page: Page) -> web.Response:
     except inbox.InboxError as exc:
         return await _inbox_view(page, 400, page.t(f"inbox_error_{exc.code}"))
     except inbox.InboxConflict as exc:
-        texts = {item["id"]: scrub(item["text"]) for item in await inbox.open_items(page.tx)}
+        texts = {item["id"]: redacted(item["text"]) for item in await inbox.open_items(page.tx)}
         rows = [
             {"text": texts.get(item_id, ""), "lines": conflict_lines(found, page.t, page.lang)}
             for item_id, found in exc.found.items()

@@ -71,6 +71,7 @@ class DialogueState:
     handover: bool = False  # asked for an eMentor: the hand-over hook looks in the database until it is over
     asked: Asked | None = None  # the question on screen, if the last reply asked one
     started: bool = False  # the conversation has had a turn: its language is set, and changes only when asked
+    warned: bool = False  # told not to send a CPR number, code, phone number or e-mail (once per conversation)
 
     def but(self, **changes: Any) -> DialogueState:
         """A copy with `changes`."""

@@ -14,6 +14,7 @@ from typing import Any
 from bot.config import Settings
 from bot.core.messages import Button, Outbound
 from bot.core.ports import Tx
+from bot.core.privacy import SECRETS, redacted_values
 from bot.delivery.outbox import enqueue
 
 GROUP_CHANNEL = "telegram"
@@ -35,7 +36,7 @@ async def notify(
     rows = await tx.fetch(
         "INSERT INTO notices (kind, body, created_at) VALUES (:kind, :body, :now) RETURNING id",
         kind=kind,
-        body=json.dumps(body, ensure_ascii=False, default=str),
+        body=json.dumps(redacted_values(body, SECRETS), ensure_ascii=False, default=str),
         now=now,
     )
     group = settings.handover.telegram_group_chat_id

@@ -6,6 +6,7 @@ notice), so a message exists exactly when its cause does. The worker (delivery/w
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -14,6 +15,7 @@ from typing import Any, TypedDict, cast
 from bot.core.clock import Clock
 from bot.core.messages import Outbound
 from bot.core.ports import ConversationStore, Tx
+from bot.core.privacy import SECRETS, redacted
 from bot.core.statuses import OutboxStatus
 
 
@@ -29,7 +31,10 @@ async def enqueue(
     booking_id: int | None = None,
     handover_id: int | None = None,
 ) -> int:
-    """Add one delivery (a list of messages for one recipient); its id."""
+    """Add one delivery (a list of messages for one recipient); its id. A CPR number or a code in the texts is
+    masked in the row and in what is sent. (A citizen's words come here already redacted whole; phone numbers
+    stay: a support line's in the bot's texts, a call-back's in the eMentors' notice.)"""
+    kept = [dataclasses.replace(m, text=redacted(m.text, SECRETS)) for m in messages]
     rows = await tx.fetch(
         "INSERT INTO outbox (kind, channel, recipient, body, due_at, status, attempts, booking_id, handover_id,"
         " created_at) VALUES (:kind, :channel, :recipient, :body, :due_at, :pending, 0, :booking_id,"
@@ -38,7 +43,7 @@ async def enqueue(
         kind=kind,
         channel=channel,
         recipient=recipient,
-        body=json.dumps([m.to_dict() for m in messages], ensure_ascii=False),
+        body=json.dumps([m.to_dict() for m in kept], ensure_ascii=False),
         due_at=due_at,
         booking_id=booking_id,
         handover_id=handover_id,

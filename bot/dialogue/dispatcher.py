@@ -26,7 +26,7 @@ from bot.core.clock import Clock, utc_now
 from bot.core.messages import Button, Inbound, Outbound
 from bot.core.payloads import format_payload, parse_payload
 from bot.core.ports import ConversationStore, IntentParser, Replay, Stored, TurnRecord, Tx
-from bot.core.privacy import find_secret, redact, redact_shown
+from bot.core.privacy import CODE, CPR, EMAIL, PHONE, redact, redact_shown
 from bot.core.text import language_of
 from bot.core.turn import Asked, DialogueState, Handlers, Result, Turn, Understanding
 from bot.dialogue.understanding import clean_text, decisive_language, edge_intent
@@ -40,6 +40,7 @@ PERSON_THRESHOLD = 0.8  # asking for a person is never held back by a question o
 EDGES = frozenset({"frustrated", "foreign"})
 CHAT_IN_A_STEP = frozenset({"thanks", "greet", "goodbye", "bot_capabilities"})
 NOT_READ_BY_THE_MODEL = COMMANDS | {"empty", "secret", "unclear", "foreign", "frustrated"}
+WARNED_OF = frozenset({CPR, CODE, PHONE, EMAIL})  # the citizen is told once per conversation not to send them
 
 __all__ = ["Dispatcher", "clean_text"]
 
@@ -71,7 +72,8 @@ class Dispatcher:
         """What the message says on its own, before the question on screen is asked of it."""
         if not text:
             return Understanding("empty", text)
-        if find_secret(text):
+        kept = redact(text)
+        if kept.only_secret:  # a CPR number or a code and nothing else to answer: only the warning
             return Understanding("secret", text)
         payload = parse_payload(text)
         if payload is not None:
@@ -82,7 +84,7 @@ class Dispatcher:
         edge = edge_intent(text, self.engine.ui.answers)
         if edge is not None and edge[0] != "frustrated":
             return Understanding(edge[0], text, 1.0, (), edge[1])
-        parsed: dict[str, Any] = await self.nlu.parse(text)
+        parsed: dict[str, Any] = await self.nlu.parse(kept.text)  # the model reads it as the turn log keeps it
         ranking = tuple((r["name"], float(r["confidence"])) for r in parsed.get("intent_ranking", []))
         language = decisive_language(text, parsed.get("language"))
         if edge is not None:  # an outburst: what the model made of it is kept for the log
@@ -199,6 +201,7 @@ class Dispatcher:
 
     async def _handle(self, inbound: Inbound) -> list[Outbound] | None:
         text = clean_text(inbound.text)
+        kept = redact(text)  # what is stored and logged; hooks read `text` (a call-back's phone number)
         first = await self.understand(text)
         now = self.clock()
 
@@ -213,13 +216,19 @@ class Dispatcher:
                 key = "not_understood_media" if u.intent == "empty" else "secret"
                 messages.append(Outbound(self.engine.ui.text(key, language_of(state.language))))
                 outcome = u.intent
+                state = state.but(warned=state.warned or u.intent == "secret")
             else:
                 result, u = await self.respond(Turn(inbound.channel, inbound.sender, now, tx), state, u)
                 state, outcome, private = result.state, result.outcome, result.private
+                warn = kept.kinds & WARNED_OF and (kept.secret or not private)  # not a call-back's own number
+                if warn and not state.warned:  # once per conversation, before the answer
+                    key = "secret" if kept.secret else "personal"
+                    messages.append(Outbound(self.engine.ui.text(key, language_of(state.language))))
+                    state = state.but(warned=True)
                 messages += result.messages
                 state = state.but(asked=asked_by(result))
             record = TurnRecord(
-                "[removed: personal]" if private else redact(text)[:MAX_LOGGED],
+                "[removed: personal]" if private else kept.text[:MAX_LOGGED],
                 state.language,
                 u.intent,
                 round(u.confidence, 4),

@@ -32,7 +32,7 @@ from bot.core.clock import COPENHAGEN
 from bot.core.messages import Button, Outbound
 from bot.core.payloads import format_payload
 from bot.core.ports import Row, Tx
-from bot.core.privacy import find_secret
+from bot.core.privacy import EVERY_KIND, SECRETS, redact, redacted, redacted_values
 from bot.core.statuses import OPEN_HANDOVER, HandoverStatus, OutboxStatus, sql_list
 from bot.core.text import fold
 from bot.delivery.notices import GROUP_CHANNEL, notify
@@ -232,11 +232,13 @@ async def messages(tx: Tx, handover_id: int, after: int = 0) -> list[MessageRow]
 
 
 async def note(tx: Tx, handover_id: int, author: str, text: str, now: datetime) -> None:
+    """One line of the talk, kept redacted: a citizen's words wholly (CPR number, code, phone number, e-mail),
+    an eMentor's or the bot's CPR numbers and codes (a support line's number they give stays)."""
     await tx.execute(
         "INSERT INTO handover_messages (handover_id, author, text, created_at) VALUES (:h, :author, :text, :now)",
         h=handover_id,
         author=author,
-        text=text[:MAX_TEXT],
+        text=redacted(text[:MAX_TEXT], EVERY_KIND if author == "citizen" else SECRETS),
         now=now,
     )
 
@@ -383,10 +385,13 @@ async def request(
 
 
 async def citizen_says(tx: Tx, settings: Settings, now: datetime, handover: HandoverRow, text: str) -> bool:
-    """Keep the citizen's words for the eMentor; relay them to the group when taken there. Never a secret."""
-    text = text.strip()[:MAX_TEXT]
-    if not text or find_secret(text):
+    """Keep the citizen's words for the eMentor; relay them to the group when taken there. A CPR number, code,
+    phone number or e-mail in them is masked first: the eMentor sees the question, never the secret. False
+    when nothing is left to relay (only a CPR number or a code)."""
+    kept = redact(text.strip()[:MAX_TEXT])
+    if not kept.text or kept.only_secret:
         return False
+    text = kept.text
     await note(tx, int(handover["id"]), "citizen", text, now)
     group = settings.handover.telegram_group_chat_id
     if handover["status"] == HandoverStatus.ACTIVE and handover["ementor_telegram_id"] is not None and group:
@@ -451,7 +456,7 @@ async def close_waiting(tx: Tx, settings: Settings, now: datetime, handover: Han
         body = notice_body(settings, closed, now)
         await tx.fetch(
             "INSERT INTO notices (kind, body, created_at) VALUES ('delivery_failed', :body, :now) RETURNING id",
-            body=json.dumps(body, ensure_ascii=False, default=str),
+            body=json.dumps(redacted_values(body, SECRETS), ensure_ascii=False, default=str),
             now=now,
         )
     else:
@@ -555,8 +560,9 @@ def taken_by(handover: HandoverRow, ementor_id: int | None, telegram_user_id: in
 
 
 async def ementor_says(tx: Tx, settings: Settings, now: datetime, handover: HandoverRow, text: str) -> None:
-    """The eMentor's words to the citizen, on the citizen's own channel."""
-    text = text.strip()[:MAX_TEXT]
+    """The eMentor's words to the citizen, on the citizen's own channel: a CPR number or a code an eMentor
+    writes is neither sent nor kept (a support line's number is)."""
+    text = redacted(text.strip()[:MAX_TEXT], SECRETS)
     await note(tx, int(handover["id"]), "ementor", text, now)
     name = accounts.first_name(handover["ementor_name"] or "eMentor")
     line = phrases(settings).get("ementor_says", handover["language"], name=name, text=text)

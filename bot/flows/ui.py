@@ -98,6 +98,7 @@ REQUIRED_TEXTS = (
     "welcome_back",
     "language_set",
     "secret",
+    "personal",
     "not_understood_media",
     "unavailable",
     "slow_down",

@@ -10,7 +10,7 @@ What is kept, in the transaction of the turn itself (bot/dialogue/dispatcher.py 
 
 Never kept: button presses, typed answers that fit the question on screen, secrets, empty or emoji-only
 messages, a message whose only content was personal data, and a duplicate of an item still open from the same
-conversation. The text is scrubbed once more (bot/nlu/scrub.py) — no CPR number, code, phone number or e-mail
+conversation. The text is redacted once more (bot/core/privacy.py) — no CPR number, code, phone number or e-mail
 reaches this table — and keeps the model's three best guesses.
 
 An item belongs to its conversation through the turn it was kept with: both rows carry the same `created_at`
@@ -34,10 +34,10 @@ from numpy.typing import NDArray
 
 from bot.core.payloads import parse_payload
 from bot.core.ports import Row, Tx
+from bot.core.privacy import Redacted, is_removed, redacted
 from bot.nlu import phrases
 from bot.nlu.classifier import IntentModel
 from bot.nlu.phrases import Checker, Conflict, PhraseConflict, PhraseError
-from bot.nlu.scrub import is_removed, scrub
 from bot.nlu.training_data import FALLBACK_INTENT
 
 REASONS = ("fallback", "low_confidence", "did_not_work", "to_person")
@@ -81,9 +81,7 @@ def guesses_of(ranking: Iterable[tuple[str, float]], n: int = GUESSES) -> list[d
 def worth_keeping(text: str) -> bool:
     """A message an admin could teach the model with: some letter or digit, not a button's payload, not a
     message replaced by a marker."""
-    return (
-        bool(text.strip()) and any(ch.isalnum() for ch in text) and not is_removed(text) and parse_payload(text) is None
-    )
+    return any(ch.isalnum() for ch in Redacted(text).rest) and not is_removed(text) and parse_payload(text) is None
 
 
 def reason_for(intent: str, confidence: float, low_confidence: float) -> str | None:
@@ -105,11 +103,11 @@ async def capture(
     reason: str,
     guesses: Sequence[Mapping[str, Any]],
 ) -> int | None:
-    """Keep one message (`text` as the turn log keeps it; scrubbed here); its id, or None when it is not worth
+    """Keep one message (`text` as the turn log keeps it; redacted here); its id, or None when it is not worth
     keeping or is already open from this conversation. `now` must be the turn's time (see the docstring)."""
     if reason not in REASONS:
         raise ValueError(f"unknown reason {reason!r}")
-    shown = scrub(text)[:MAX_TEXT]
+    shown = redacted(text)[:MAX_TEXT]
     if not worth_keeping(shown):
         return None
     duplicate = await tx.fetch(

@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any, Protocol, TypedDict, cast
 
 from bot.core.ports import IntentParser, Tx
+from bot.core.privacy import holds_personal
 from bot.core.text import fold
 from bot.nlu.catalogue import catalogue
 from bot.nlu.classifier import IntentModel
 from bot.nlu.language import detect_language
-from bot.nlu.scrub import holds_personal
 from bot.nlu.training_data import (
     FALLBACK_INTENT,
     LANGUAGE_DIRS,

@@ -115,19 +115,25 @@ async def test_relay_both_ways_never_a_secret(store: Store) -> None:
     active = taken.handover
     assert await store.transaction(lambda tx: handover.citizen_says(tx, s, NOW, active, "hjælp"))
     assert not await store.transaction(lambda tx: handover.citizen_says(tx, s, NOW, active, "cpr 010190-1234"))
+    asked = "min kode er Hest123, hvad gør jeg"
+    assert await store.transaction(lambda tx: handover.citizen_says(tx, s, NOW, active, asked))
+    await store.transaction(lambda tx: handover.ementor_says(tx, s, NOW, active, "Dit cpr 010190-1234 er registreret"))
     await store.transaction(lambda tx: handover.ementor_says(tx, s, NOW, active, "Prøv at genstarte"))
     said = await store.transaction(lambda tx: handover.messages(tx, row["id"]))
     assert [(m["author"], m["text"]) for m in said] == [
         ("citizen", "min app virker ikke"),
         ("citizen", "hjælp"),
+        ("citizen", "min kode er [kode], hvad gør jeg"),
+        ("ementor", "Dit cpr [cpr-nummer] er registreret"),
         ("ementor", "Prøv at genstarte"),
     ]
     group = [messages_of(o["body"])[0].text for o in await outbox(store, str(GROUP))]
     assert any("min app virker ikke" in t for t in group)  # the waiting words, when taken in the group
     assert f"💬 #{row['id']}: hjælp" in group
     assert not any("010190" in t for t in group)
+    assert not any("Hest123" in t for t in group)
     citizen = [messages_of(o["body"])[0].text for o in await outbox(store, "d")]
-    assert citizen[-1] == "Anna (eMentor): Prøv at genstarte"
+    assert citizen[-2:] == ["Anna (eMentor): Dit cpr [cpr-nummer] er registreret", "Anna (eMentor): Prøv at genstarte"]
 
 
 async def test_end_brings_the_bot_back(store: Store) -> None:

@@ -161,16 +161,28 @@ async def test_the_same_message_twice_in_one_conversation_is_kept_once(client: C
 async def test_phone_numbers_and_e_mails_are_masked(client: Client, store: Store, message: str, leaked: str) -> None:
     await say(client, "max", message)
     [item] = await kept(store)
-    assert leaked not in item["text"] and ("[nummer]" in item["text"] or "[e-mail]" in item["text"])
+    assert leaked not in item["text"] and ("[telefon]" in item["text"] or "[e-mail]" in item["text"])
+
+
+@pytest.mark.parametrize("message", ["koden er hest123", "min adgangskode: Sommer2024!"])
+async def test_a_message_that_is_only_a_code_is_never_kept(client: Client, store: Store, message: str) -> None:
+    await say(client, "nor", message)
+    assert await kept(store) == []
 
 
 @pytest.mark.parametrize(
-    "message",
-    ["koden er hest123", "min adgangskode: Sommer2024!", "cpr 01.01.90-1234 lasagne", "pin: 4821 til lasagne"],
+    ("message", "secret", "shown"),
+    [
+        ("cpr 01.01.90-1234 lasagne", "01.01.90-1234", "cpr [cpr-nummer] lasagne"),
+        ("pin: 4821 til lasagne", "4821", "pin: [kode] til lasagne"),
+    ],
 )
-async def test_codes_and_cpr_numbers_in_other_forms_are_never_kept(client: Client, store: Store, message: str) -> None:
+async def test_codes_and_cpr_numbers_beside_a_question_are_kept_masked(
+    client: Client, store: Store, message: str, secret: str, shown: str
+) -> None:
     await say(client, "nor", message)
-    assert await kept(store) == []
+    [item] = await kept(store)
+    assert secret not in item["text"] and item["text"] == shown
 
 
 # ---- grouping (pure) -----------------------------------------------------------------------------------------
