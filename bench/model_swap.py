@@ -37,7 +37,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.common import ROOT
-from bench.processes import free_port, migrate, start_bot, stop_bots, temporary_postgres, write_config
+from bench.processes import free_port, migrate, rss_mb, start_bot, stop_bots, temporary_postgres, write_config
 from bench.speed import percentile
 from bot.config import ClassifierSettings
 from bot.core.clock import utc_now as now
@@ -78,13 +78,6 @@ class Figures:
     rss_peak_during: list[float] = field(default_factory=list)
     rss_trail: list[float] = field(default_factory=list)  # the first process's, after each swap
     training: str = ""
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def versions_to_swap() -> tuple[bytes, bytes]:

@@ -117,14 +117,29 @@ def stop_bots(procs: Iterable[subprocess.Popen[bytes]]) -> None:
         _stderr.pop(proc.pid, None)
 
 
-def migrate(database_url: str) -> None:
-    """`ementor db upgrade` on `database_url`, as a user would run it."""
+def migrate(database_url: str, config: Path | None = None) -> None:
+    """`ementor db upgrade` on `database_url`, as a user would run it (with `config`: `ementor --config
+    CONFIG db upgrade`, so the project's own config.yml is not read)."""
     env = {**os.environ, "EMENTOR_DATABASE_URL": database_url}
+    chosen = ["--config", str(config)] if config else []
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "db", "upgrade"], cwd=ROOT, capture_output=True, text=True, env=env, check=False
+        [sys.executable, "-m", "bot", *chosen, "db", "upgrade"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"ementor db upgrade failed:\n{done.stderr}")
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory in MB (VmRSS in /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 async def _admin(admin_url: str, sql: str) -> None:
