@@ -1,7 +1,9 @@
 """Log lines an operator can follow: one per event, each with the request it belongs to.
 
 `REQUEST_ID` is set by the HTTP layer for each request (bot/web/requests.py) and copied into every task the
-request starts, so a turn's lines, the database's complaint and the answer share one id. `configure`
+request starts, so a turn's lines, the database's complaint and the answer share one id. Every record is
+redacted on its way out (bot/core/privacy.py): a CPR number, code, phone number or e-mail that reaches a
+message or a traceback is masked. `configure`
 installs one handler on the root logger: "text" (a readable line) or "json" (one JSON object per line:
 time, level, logger, message, request_id; a traceback goes in "error" as one string). Log calls never pass
 request bodies; what a citizen typed is kept out of the logs by the code that logs.
@@ -13,6 +15,8 @@ import json
 import logging
 from contextvars import ContextVar
 from datetime import UTC, datetime
+
+from bot.core.privacy import RedactingFilter
 
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
@@ -38,7 +42,7 @@ class JsonFormatter(logging.Formatter):
             "request_id": getattr(record, "request_id", REQUEST_ID.get()),
         }
         if record.exc_info:
-            line["error"] = self.formatException(record.exc_info)
+            line["error"] = record.exc_text or self.formatException(record.exc_info)  # redacted by the filter
         return json.dumps(line, ensure_ascii=False)
 
 
@@ -46,6 +50,7 @@ def handler(kind: str) -> logging.Handler:
     """A stderr handler in the chosen format ("text" or "json"), carrying request ids."""
     out = logging.StreamHandler()
     out.addFilter(RequestIdFilter())
+    out.addFilter(RedactingFilter())
     out.setFormatter(JsonFormatter() if kind == "json" else logging.Formatter(TEXT_FORMAT))
     return out
 

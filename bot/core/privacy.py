@@ -284,12 +284,3 @@ class RedactingFilter(logging.Filter):
             formatted = logging.Formatter().formatException(record.exc_info)
             record.exc_text = redact(formatted).text
         return True
-
-
-def install_log_redaction(logger: logging.Logger | None = None) -> None:
-    """The redacting filter on every handler of the root logger (and the logger itself), once."""
-    target = logger or logging.getLogger()
-    holders: list[logging.Filterer] = [target, *target.handlers]
-    for holder in holders:
-        if not any(isinstance(f, RedactingFilter) for f in holder.filters):
-            holder.addFilter(RedactingFilter())
