@@ -40,6 +40,7 @@ from bot.config import LocationSettings, Settings
 from bot.core.clock import COPENHAGEN, Clock, utc_now
 from bot.core.edge import check_year
 from bot.core.ports import ConversationStore
+from bot.core.privacy import redacted
 from bot.core.statuses import BookingStatus, HandoverStatus, OutboxStatus
 from bot.delivery.notices import GROUP_CHANNEL
 from bot.delivery.outbox import list_deliveries
@@ -380,15 +381,24 @@ async def deliveries(call: Call) -> web.Response:
         raise ApiError(400, f'"status" must be one of {", ".join(OutboxStatus)}.')
     limit = _query_int(call, "limit", 100, 1, MAX_LIST)
     rows = await list_deliveries(call.tx, OutboxStatus(status) if status else None, limit)
-    # whom it was for, not the address: a citizen's recipient is their sender id
+    # whom it was for, not the address: a citizen's recipient is their sender id, named nowhere in the row —
+    # not even in a sender's error ("not a Telegram chat id: '…'")
     group = str(call.settings.handover.telegram_group_chat_id)
     return answer(
         [
             {k: v for k, v in r.items() if k != "recipient"}
             | {"to": "group" if (r["channel"], r["recipient"]) == (GROUP_CHANNEL, group) else "citizen"}
+            | {"last_error": _without(r["last_error"], r["recipient"])}
             for r in rows
         ]
     )
+
+
+def _without(error: str | None, recipient: str) -> str | None:
+    """A delivery's error with the recipient's id (and anything personal) masked."""
+    if error is None:
+        return None
+    return redacted(error.replace(recipient, "[recipient]") if recipient else error)
 
 
 def add_routes(

@@ -214,3 +214,14 @@ async def test_deliveries_never_show_a_citizens_address(client: Client, store: S
     listed = await api(client, "GET", "/deliveries", anna)
     assert listed and {d["to"] for d in listed} == {"citizen"}
     assert "secret-sender" not in json.dumps(listed)
+
+
+async def test_a_failed_deliverys_error_never_names_the_citizen(client: Client, store: Store, clock: Clock) -> None:
+    """A sender's error can quote the recipient ("not a Telegram chat id: '…'"): the API masks it."""
+    anna = await ementor(client, store, clock, "Anna", online=False)
+    await book(client, "4711-secret-sender", "2025-12-02T11:00")
+    error = "PermanentFailure: not a Telegram chat id: '4711-secret-sender' (cpr 010190-1234)"
+    await store.transaction(lambda tx: tx.execute("UPDATE outbox SET status = 'failed', last_error = :e", e=error))
+    listed = await api(client, "GET", "/deliveries?status=failed", anna)
+    assert listed and all(d["last_error"].startswith("PermanentFailure: not a Telegram chat id") for d in listed)
+    assert "4711-secret-sender" not in json.dumps(listed) and "010190" not in json.dumps(listed)
