@@ -12,9 +12,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.core import metrics
 from bot.core.edge import Refused
 from bot.core.limits import TokenBuckets
-from bot.core import metrics
 from bot.core.messages import Inbound, Link, Outbound
 from bot.core.ports import Replier, StorageUnavailable
 from bot.core.senders import SenderIds

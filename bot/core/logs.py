@@ -15,6 +15,7 @@ import json
 import logging
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import TextIO
 
 from bot.core.privacy import RedactingFilter
 
@@ -46,9 +47,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
-def handler(kind: str) -> logging.Handler:
-    """A stderr handler in the chosen format ("text" or "json"), carrying request ids."""
-    out = logging.StreamHandler()
+def handler(kind: str, stream: TextIO | None = None) -> logging.Handler:
+    """A handler (stderr, or `stream`) in the chosen format ("text" or "json"), carrying request ids."""
+    out = logging.StreamHandler(stream)
     out.addFilter(RequestIdFilter())
     out.addFilter(RedactingFilter())
     out.setFormatter(JsonFormatter() if kind == "json" else logging.Formatter(TEXT_FORMAT))

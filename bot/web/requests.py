@@ -5,13 +5,15 @@ The id is the caller's `X-Request-ID` when it looks like one (a proxy's, so its 
 new one; it is set for everything the request runs (bot/core/logs.py: every log line carries it) and sent
 back in the response's `X-Request-ID`. A database that stays away past its bounds answers 503 with the
 apology (the channels answer it themselves, in their own shape); any other unexpected error is logged once,
-with its traceback in that one record, counted, and answered 500 without details.
+with its traceback in that one record, counted, and answered 500 without details. At DEBUG each request
+is one line: method, the route's pattern (not the path: it may hold an id), status, time.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 
 from aiohttp import web
@@ -32,11 +34,18 @@ def request_id_of(incoming: str | None) -> str:
     return incoming if incoming and SANE.fullmatch(incoming) else uuid.uuid4().hex
 
 
+def route_of(request: web.Request) -> str:
+    """The route's pattern (/calendar/{key}.ics), never the path itself: paths and queries may hold ids."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "(no route)"
+
+
 def middleware(apology: str) -> Middleware:
     @web.middleware
     async def requests(request: web.Request, handler: Handler) -> web.StreamResponse:
         rid = request_id_of(request.headers.get(HEADER))
         token = REQUEST_ID.set(rid)
+        started = time.perf_counter()
         try:
             try:
                 response = await handler(request)
@@ -51,6 +60,8 @@ def middleware(apology: str) -> Middleware:
                 raise web.HTTPInternalServerError(headers={HEADER: rid}) from None
             if not response.prepared:
                 response.headers[HEADER] = rid
+            took = (time.perf_counter() - started) * 1000
+            log.debug("%s %s %d in %.0f ms", request.method, route_of(request), response.status, took)
             return response
         finally:
             REQUEST_ID.reset(token)
