@@ -10,6 +10,7 @@ a child process in the foreground (`daemon off`), with its pid, logs and tempora
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -65,9 +66,11 @@ def main_config(folder: Path, http: str) -> Path:
         f"    {kind}_temp_path {folder / 'tmp' / kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
+    # started by root, the workers would run as nobody, who may not enter a private temporary folder
+    user = "user root;\n" if os.geteuid() == 0 else ""
     path = folder / "nginx.conf"
     path.write_text(
-        f"daemon off;\nworker_processes 1;\npid {folder / 'nginx.pid'};\nerror_log {folder / 'error.log'} warn;\n"
+        f"{user}daemon off;\nworker_processes 1;\npid {folder / 'nginx.pid'};\nerror_log {folder / 'error.log'} warn;\n"
         f"events {{\n    worker_connections 4096;\n}}\nhttp {{\n    access_log off;\n{temp}\n{http}\n}}\n",
         "utf-8",
     )
@@ -75,13 +78,18 @@ def main_config(folder: Path, http: str) -> Path:
     return path
 
 
-def site(folder: Path, certificate: Path, key: Path) -> Path:
+def site(folder: Path, certificate: Path, key: Path, ports: tuple[int, int] | None = None) -> Path:
     """The deployed site (deploy/nginx/ementor.conf) pointed at `folder`: its includes, its certificate and
-    key, its logs. Ports and names stay as deployed (`nginx -t` checks without listening)."""
+    key, its logs. With `ports` (http, https) it listens on 127.0.0.1 there instead of 80 and 443, so it can
+    run without root; without, ports stay as deployed (`nginx -t` checks without listening)."""
     text = (DEPLOY / "ementor.conf").read_text("utf-8").replace(INSTALLED, f"{folder / 'ementor'}/")
     text = text.replace("/etc/ssl/ementor/fullchain.pem", str(certificate))
     text = text.replace("/etc/ssl/ementor/privkey.pem", str(key))
     text = text.replace("/var/log/nginx/", f"{folder}/")
+    if ports is not None:
+        text = re.sub(r"^\s*listen \[::\]:.*\n", "", text, flags=re.MULTILINE)
+        text = text.replace("listen 80;", f"listen 127.0.0.1:{ports[0]};")
+        text = text.replace("listen 443 ", f"listen 127.0.0.1:{ports[1]} ")
     path = folder / "site.conf"
     path.write_text(text, "utf-8")
     return path
