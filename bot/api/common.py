@@ -151,8 +151,8 @@ def endpoint(fn: Endpoint, role: str = "ementor") -> Callable[[web.Request], Awa
                     left = (paused - now).total_seconds()
                     return failure(429, "Too many wrong tokens: wait before trying again.", headers=_retry_after(left))
             me = await accounts.authenticate(tx, token) if token else None
-            if token and me is None:
-                await guard.wrong(tx, address, now)
+            if token and me is None and await guard.wrong(tx, address, now):
+                return failure(429, "Too many wrong tokens: wait before trying again.", headers=_retry_after(60))
             if me is None and not token:
                 session = await auth.session_of(
                     tx, request.cookies.get(auth.COOKIE, ""), app[SETTINGS_KEY].console, now

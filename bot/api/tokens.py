@@ -48,8 +48,10 @@ class TokenGuard:
         until = rows[0]["locked_until"] if rows else None
         return until if until is not None and until > now else None
 
-    async def wrong(self, tx: Tx, address: str, now: datetime) -> None:
-        """Count a wrong token from `address`; the call that reaches the limit starts the pause and logs it."""
+    async def wrong(self, tx: Tx, address: str, now: datetime) -> bool:
+        """Count a wrong token from `address`; the call that reaches the limit starts the pause and logs it.
+        True when this call is past the limit: one that raced the pause (it checked before the pause was
+        written) is answered as paused too, so at most `token_max_failures` wrong tokens are ever told 401."""
         key = self.key_of(address)
         window = timedelta(minutes=self.limits.token_lock_minutes)
         rows = await tx.fetch("SELECT first_at FROM login_failures WHERE key = :key", key=key)
@@ -68,7 +70,8 @@ class TokenGuard:
         counted = await tx.fetch(
             "UPDATE login_failures SET failures = failures + 1 WHERE key = :key RETURNING failures", key=key
         )
-        if counted and int(counted[0]["failures"]) == self.limits.token_max_failures:
+        count = int(counted[0]["failures"]) if counted else 0
+        if count == self.limits.token_max_failures:
             await tx.execute(
                 "UPDATE login_failures SET locked_until = :until WHERE key = :key", until=now + window, key=key
             )
@@ -77,3 +80,4 @@ class TokenGuard:
                 self.limits.token_lock_minutes,
                 self.limits.token_max_failures,
             )
+        return count > self.limits.token_max_failures

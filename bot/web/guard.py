@@ -69,6 +69,7 @@ CONSOLE_POLICY = (
 )
 DEFAULT_POLICY = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 HSTS = "max-age=31536000"
+LINGER = 1.0  # seconds; aiohttp's default is 10
 
 
 def policy_for(path: str) -> str:
@@ -250,8 +251,9 @@ def quiet_logs() -> None:
 
 def server_options(settings: Settings) -> dict[str, Any]:
     """What `web.run_app` (and a test's server) is given: an idle connection, or one that sent half a request
-    head, is closed after `limits.keepalive_seconds` (aiohttp's default is an hour)."""
-    return {"keepalive_timeout": settings.limits.keepalive_seconds}
+    head, is closed after `limits.keepalive_seconds` (aiohttp's default is an hour); the unread rest of a
+    refused body (a 408, a 413) is drained for at most `LINGER` seconds before the connection closes."""
+    return {"keepalive_timeout": settings.limits.keepalive_seconds, "lingering_time": LINGER}
 
 
 # ---- the sender-signing key ---------------------------------------------------------------------------------
