@@ -73,6 +73,19 @@ def origin_check(setting: str, base_url: str) -> Callable[[str | None, dict[str,
     return allowed
 
 
+def message_id_from(data: Any) -> str | None:
+    """The client's id for this message, when it sent a usable one (`message_id`, or in `customData`): a
+    message sent again with it (a client's retry) is answered with the reply given the first time."""
+    custom = data.get("customData")
+    value = data.get("message_id", custom.get("message_id") if isinstance(custom, dict) else None)
+    if value is None:
+        return None
+    try:
+        return edge.check_id(value, "message_id")
+    except Refused:
+        return None
+
+
 def session_id_from(data: Any) -> str | None:
     """The session id a client sent, when it is one we can use as a room name and a sender key."""
     value = data.get("session_id") if isinstance(data, dict) else None
@@ -187,7 +200,7 @@ class WebchatChannel(Channel):
             if not self.gate.rates.allows(key):
                 await self.server.emit("bot_uttered", {"text": self.gate.slow_down}, to=sid)
                 return
-            answer = await self.answer(Inbound(CHANNEL, key, text))
+            answer = await self.answer(Inbound(CHANNEL, key, text, message_id_from(data)))
             for reply in to_webchat(answer.replies or [], self.base_url):
                 await self.server.emit("bot_uttered", reply, room=key)
 
