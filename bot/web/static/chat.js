@@ -393,7 +393,8 @@
     if (shown) state.history.push({ who: "user", text: shown });
     const { entries, choices } = botEntries(result.body);
     state.history.push(...entries);
-    state.choices = choices;
+    // an empty answer (a repeated message whose reply was not kept) leaves the question's choices on screen
+    if (entries.length || choices.length) state.choices = choices;
     state.lang = requestedLanguage(message) || menuLanguage(choices) || state.lang;
     saveState();
     applyLanguage();
