@@ -34,8 +34,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,6 +98,7 @@ class Figures:
     booking_started: int = 0
     booking_ends: Counter[str] = field(default_factory=Counter)  # how each booking visit ended
     rss: dict[str, list[float]] = field(default_factory=dict)  # moment -> MB per bot process
+    restarts: list[float] = field(default_factory=list)  # seconds from SIGTERM to the new process listening
     seconds: float = 0.0
 
     @property
@@ -243,7 +243,7 @@ async def warm_up(ports: list[int]) -> None:
                     await response.read()
 
 
-async def load(url: str, pids: list[int], args: argparse.Namespace, run_id: str) -> Figures:
+async def load(url: str, processes: Bots, args: argparse.Namespace, run_id: str) -> Figures:
     figures = Figures()
     rng = random.Random(args.seed)
     started = time.perf_counter()
@@ -251,26 +251,45 @@ async def load(url: str, pids: list[int], args: argparse.Namespace, run_id: str)
     bookers = set(rng.sample(range(args.citizens), round(args.bookers * args.citizens)))
     connector = aiohttp.TCPConnector(limit=args.citizens)
     timeout = aiohttp.ClientTimeout(total=60)
-    figures.rss["start"] = [rss_mb(pid) for pid in pids]
+    figures.rss["start"] = [rss_mb(pid) for pid in processes.pids()]
+    rolling = args.restart and len(processes.procs) > 1  # one process alone cannot restart without downtime
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         people = [
             Citizen(session, url, f"load-{run_id}-{n}", figures, random.Random(rng.random()), args.think, deadline)
             for n in range(args.citizens)
         ]
         tasks = [asyncio.create_task(c.live(n in bookers)) for n, c in enumerate(people)]
-        trail = asyncio.create_task(sample_memory(figures, pids, args.seconds))
+        trail = asyncio.create_task(sample_memory(figures, processes, args.seconds))
+        restarts = asyncio.create_task(restart_each(figures, processes, args.seconds) if rolling else noop())
         await asyncio.gather(*tasks)
         trail.cancel()
+        await restarts
     figures.seconds = time.perf_counter() - started
-    figures.rss["end"] = [rss_mb(pid) for pid in pids]
+    figures.rss["end"] = [rss_mb(pid) for pid in processes.pids()]
     return figures
 
 
-async def sample_memory(figures: Figures, pids: list[int], seconds: float) -> None:
+async def noop() -> None:
+    return None
+
+
+async def restart_each(figures: Figures, processes: Bots, seconds: float) -> None:
+    """Each process restarted in turn, evenly spaced over the run, the next once the last one listens again:
+    the rolling upgrade of deploy/upgrade.md under load."""
+    count = len(processes.procs)
+    begun = time.perf_counter()
+    for index in range(count):
+        await asyncio.sleep(max(0.0, begun + (index + 1) * seconds / (count + 1) - time.perf_counter()))
+        started = time.perf_counter()
+        await asyncio.to_thread(processes.restart, index)
+        figures.restarts.append(time.perf_counter() - started)
+
+
+async def sample_memory(figures: Figures, processes: Bots, seconds: float) -> None:
     """Resident memory in the middle, and every tenth of the run (a soak's trail)."""
     for tenth in range(1, 10):
         await asyncio.sleep(seconds / 10)
-        figures.rss[f"{tenth * 10} %"] = [rss_mb(pid) for pid in pids]
+        figures.rss[f"{tenth * 10} %"] = [rss_mb(pid) for pid in processes.pids()]
         if tenth == 5:
             figures.rss["middle"] = figures.rss["50 %"]
 
@@ -308,20 +327,33 @@ async def check_bookings(database_url: str, run_id: str, figures: Figures) -> di
             "untold": untold, "phantom": phantom}  # fmt: skip
 
 
-@contextmanager
-def bots(folder: Path, database_url: str, model: Path, count: int) -> Iterator[tuple[list[int], list[int]]]:
-    """`count` bot processes on `database_url`: their ports and pids; stopped afterwards."""
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        ports = []
-        for _ in range(count):
-            port = free_port()
-            config = write_config(folder / f"config-{port}.yml", port, database_url, model, BOOKING)
-            procs.append(start_bot(config, port))
-            ports.append(port)
-        yield ports, [p.pid for p in procs]
-    finally:
-        stop_bots(procs)
+class Bots:
+    """Bot processes on one database, each with its config and port; one can be restarted (as an upgrade
+    does, deploy/upgrade.md) while the others go on."""
+
+    def __init__(self, folder: Path, database_url: str, model: Path, count: int) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.ports = [free_port() for _ in range(count)]
+        self.configs = [
+            write_config(folder / f"config-{port}.yml", port, database_url, model, BOOKING) for port in self.ports
+        ]
+        try:
+            for config, port in zip(self.configs, self.ports, strict=True):
+                self.procs.append(start_bot(config, port))
+        except BaseException:
+            self.stop()
+            raise
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def restart(self, index: int) -> None:
+        """SIGTERM (the process finishes its turns in flight), then a new process on the same port."""
+        stop_bots([self.procs[index]])
+        self.procs[index] = start_bot(self.configs[index], self.ports[index])
+
+    def stop(self) -> None:
+        stop_bots(self.procs)
 
 
 def target(name: str, args: argparse.Namespace, model: Path) -> tuple[Figures, dict[str, int]]:
@@ -330,7 +362,9 @@ def target(name: str, args: argparse.Namespace, model: Path) -> tuple[Figures, d
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         database_url = stack.enter_context(temporary_postgres(args.postgres, "ementor_load"))
         migrate(database_url, write_config(folder / "migrate.yml", 1, database_url, model))
-        ports, pids = stack.enter_context(bots(folder, database_url, model, 1 if name == "direct" else 2))
+        processes = Bots(folder, database_url, model, 1 if name == "direct" else 2)
+        stack.callback(processes.stop)
+        ports = processes.ports
         if name == "direct":
             url = f"http://127.0.0.1:{ports[0]}/webhooks/rest/webhook"
         else:
@@ -339,7 +373,7 @@ def target(name: str, args: argparse.Namespace, model: Path) -> tuple[Figures, d
             stack.callback(nginx.stop, proxy)
             url = f"http://127.0.0.1:{listen}/webhooks/rest/webhook"
         asyncio.run(warm_up(ports))
-        figures = asyncio.run(load(url, pids, args, run_id))
+        figures = asyncio.run(load(url, processes, args, run_id))
         bookings = asyncio.run(check_bookings(database_url, run_id, figures))
     return figures, bookings
 
@@ -365,6 +399,8 @@ def report(name: str, f: Figures, b: dict[str, int]) -> None:
         f"  double bookings: slots over {PLACES} places {b['over capacity']}, a citizen twice in a slot"
         f" {b['twice']}; booked but never told {b['untold']}, told without a booking {b['phantom']}"
     )
+    if f.restarts:
+        print(f"  restarted one at a time: {', '.join(f'{s:.1f} s' for s in f.restarts)} from SIGTERM to listening")
     for moment, values in f.rss.items():
         if moment in ("start", "middle", "end"):
             print(f"  resident memory at the {moment:<6}: {'  '.join(f'{mb:.0f} MB' for mb in values)}")
@@ -398,6 +434,11 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=2.0, help="mean seconds between a citizen's messages")
     parser.add_argument("--bookers", type=float, default=0.2, help="share of citizens who book a time")
     parser.add_argument("--targets", default="direct,nginx", help="direct (1 process), nginx (2 behind nginx)")
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="restart each process behind nginx in turn during the run (the rolling upgrade of deploy/upgrade.md)",
+    )
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument(
         "--postgres", default=os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")

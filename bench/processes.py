@@ -135,8 +135,12 @@ def migrate(database_url: str, config: Path | None = None) -> None:
 
 
 def rss_mb(pid: int) -> float:
-    """A process's resident memory in MB (VmRSS in /proc/PID/status)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    """A process's resident memory in MB (VmRSS in /proc/PID/status); NaN once it has gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return float("nan")
+    for line in status.splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
