@@ -178,3 +178,39 @@ async def test_a_sqlite_file_locked_by_another_process(project_model: IntentMode
         assert (await client.get("/webhooks/rest/messages", params={"sender": "s"})).status == 200
         assert await turns_of(store, "s") == 2
         assert tally.errors == 0 and tally.hangs == 0, tally.odd
+
+
+GRAB_THE_LOCK_AGAIN_AND_AGAIN = """
+import random, sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+random.seed(14)
+print("started", flush=True)
+while True:
+    conn.execute("BEGIN IMMEDIATE")
+    time.sleep(random.choice([0.1, 0.3, 0.8, 1.5, 4.0]))  # some longer than the busy timeout, one past the deadline
+    conn.execute("COMMIT")
+    time.sleep(0.3)
+"""
+
+
+async def test_sqlite_locked_again_and_again_while_citizens_write(project_model: IntentModel, tmp_path: Path) -> None:
+    path = tmp_path / "busy.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    await upgrade_async(url)
+    async with bot_on(url, None, project_model) as (client, apology, store):
+        tally = Tally()
+        grabber = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", GRAB_THE_LOCK_AGAIN_AND_AGAIN, str(path), stdout=asyncio.subprocess.PIPE
+        )
+        try:
+            assert grabber.stdout is not None and await grabber.stdout.readline() == b"started\n"
+            tries = await asyncio.gather(*(citizen(client, tally, apology, f"q{n}", ROUNDS) for n in range(CITIZENS)))
+        finally:
+            grabber.kill()
+            await grabber.wait()
+        most = max(max(t) for t in tries)
+        print("\n" + tally.line("sqlite, write lock taken by another process") + f", most tries for one message {most}")
+        assert tally.errors == 0 and tally.hangs == 0, tally.odd
+        for n in range(CITIZENS):
+            assert await post(client, Tally(), apology, f"q{n}", "hej", f"q{n}-after")
+            assert await turns_of(store, f"q{n}") == ROUNDS * len(MESSAGES) + 1
