@@ -283,6 +283,20 @@ class ConsoleSettings:
 
 
 @dataclass(frozen=True)
+class PrivacySettings:
+    """How long personal data is kept (README, "Personal data"): after these days the retention job deletes
+    or anonymises it. Turns keep their counts for the statistics (text, reply and sender removed)."""
+
+    turns_days: int = field(default=90, metadata={"range": (1, 3650)})
+    handover_messages_days: int = field(default=30, metadata={"range": (1, 3650)})
+    inbox_items_days: int = field(default=90, metadata={"range": (1, 3650)})
+    outbox_days: int = field(default=14, metadata={"range": (1, 3650)})  # sent, cancelled or failed rows
+    notices_days: int = field(default=30, metadata={"range": (1, 3650)})
+    booking_personal_days: int = field(default=7, metadata={"range": (0, 3650)})  # name, phone after the time
+    retention_every_minutes: int = field(default=60, metadata={"range": (1, 24 * 60)})
+
+
+@dataclass(frozen=True)
 class Settings:
     version: int = CONFIG_VERSION
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -299,6 +313,7 @@ class Settings:
     handover: HandoverSettings = field(default_factory=HandoverSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     telegram_token: str | None = field(default=None, metadata={"secret": True})
     telegram_webhook_secret: str | None = field(default=None, metadata={"secret": True})
     # keys the hash of a console login's address (login throttling): the same in every bot process

@@ -28,6 +28,7 @@ from bot.consoles import content as content_store
 from bot.core import live
 from bot.core.clock import Clock, utc_now
 from bot.core.ports import Tx
+from bot.delivery.jobs import Job
 from bot.delivery.outbox import OutboxMailbox
 from bot.delivery.sender import Sender
 from bot.delivery.worker import DeliveryWorker
@@ -45,6 +46,7 @@ from bot.nlu.classifier import IntentModel
 from bot.nlu.jobs import ModelJobs, working_copy
 from bot.nlu.model_store import load_model
 from bot.nlu.trainer import ensure_model
+from bot.privacy.retention import RetentionJob
 from bot.storage.listen import Listener
 from bot.storage.migrate import upgrade
 from bot.storage.store import Store
@@ -220,7 +222,12 @@ class Runtime:
         this process serves (`extra`, e.g. socket.io), runs the hand-over timeouts, and watches the live
         versions (a new model, new answer texts) every tick."""
         senders = {**self.senders, **(extra or {})}
-        jobs = [*escalation_jobs(self.settings), self.watch_live, self.trainer.tick]
+        jobs: list[Job] = [
+            *escalation_jobs(self.settings),
+            RetentionJob(self.settings.privacy),
+            self.watch_live,
+            self.trainer.tick,
+        ]
         worker = DeliveryWorker(self.store, senders, self.settings.delivery, self.clock, jobs)
         self.listener.wake = worker.wake
         return worker

@@ -25,10 +25,11 @@ ALLOWED: dict[str, set[str]] = {
     "escalation": {"core", "config", "flows", "delivery", "booking"},
     "dialogue": {"core", "flows", "nlu"},
     "channels": {"core", "config", "delivery"},
-    "handlers": {"core", "config", "flows", "booking", "escalation"},
-    "api": {"core", "config", "nlu", "flows", "booking", "escalation", "delivery", "consoles"},
+    "privacy": {"core", "config", "flows", "delivery", "booking", "escalation"},
+    "handlers": {"core", "config", "flows", "booking", "escalation", "privacy"},
+    "api": {"core", "config", "nlu", "flows", "booking", "escalation", "delivery", "consoles", "privacy"},
     "web": {"core", "config", "booking"},
-    "consoles": {"core", "config", "flows", "delivery", "booking", "escalation", "nlu"},
+    "consoles": {"core", "config", "flows", "delivery", "booking", "escalation", "nlu", "privacy"},
 }
 TOP = {"runtime", "app", "cli", "__main__", "__init__"}
 
