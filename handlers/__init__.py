@@ -8,10 +8,17 @@ from __future__ import annotations
 from bot.config import Settings
 from bot.core.turn import Handlers, Hook
 from bot.flows.engine import Engine
-from handlers import booking, handover, my_bookings, smalltalk, workshops
+from handlers import booking, handover, my_bookings, privacy, smalltalk, workshops
 from handlers.context import bind
 
-FAMILIES = (smalltalk.ACTIONS, handover.ACTIONS, booking.ACTIONS, my_bookings.ACTIONS, workshops.ACTIONS)
+FAMILIES = (
+    smalltalk.ACTIONS,
+    handover.ACTIONS,
+    booking.ACTIONS,
+    my_bookings.ACTIONS,
+    workshops.ACTIONS,
+    privacy.ACTIONS,
+)
 
 
 def build(engine: Engine, settings: Settings) -> Handlers:
