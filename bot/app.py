@@ -10,6 +10,7 @@ import logging
 
 from aiohttp import web
 
+from bot.api import admin_citizens as admin_citizens_api
 from bot.api import admin_content as admin_content_api
 from bot.api import admin_models as admin_models_api
 from bot.api import admin_phrases as admin_phrases_api
@@ -24,6 +25,7 @@ from bot.consoles import admin_phrases as admin_phrases_pages
 from bot.consoles import web as console_web
 from bot.core.clock import Clock, utc_now
 from bot.core.limits import TokenBuckets
+from bot.core.ports import StorageUnavailable
 from bot.core.senders import SenderIds
 from bot.delivery.worker import DeliveryWorker
 from bot.nlu.classifier import IntentModel
@@ -60,6 +62,7 @@ def build_app(
     admin_pages.add_routes(app)
     admin_stats.add_routes(app)
     admin_stats_api.add_routes(app)  # GET /api/admin/stats
+    admin_citizens_api.add_routes(app)  # GET/DELETE /api/admin/citizens: one citizen's data on request
     admin_models.add_routes(app)  # /admin/models, /admin/jobs/{id}: versions, training, the gate's report
     admin_models_api.add_routes(app)  # /api/admin/train, /api/admin/jobs/{id}, /api/admin/models…
     admin_content.add_routes(app)  # /admin/content…: answer texts edited beside a phone preview
@@ -69,6 +72,7 @@ def build_app(
     senders = SenderIds(guard.sender_key_loader(settings, runtime.store), settings.channels.require_signed_sender)
     pace = TokenBuckets(settings.limits.sender_per_minute, settings.limits.sender_burst)
     gate = Gate(senders, pace, runtime.slow_down)  # signed sender ids and each sender's pace: REST and socket.io
+    app.on_startup.append(lambda _: read_sender_key(senders))
     rest.add_routes(app, rest.RestChannel(bot, apology, runtime.mailbox, gate))
     origins, base_url = settings.socketio.cors_allowed_origins, settings.server.base_url()
     webchat = socketio.add_routes(app, bot, apology, gate, origins, base_url)
@@ -92,6 +96,15 @@ def build_app(
     app.on_shutdown.append(stop_worker)
     app.on_cleanup.append(close)
     return app
+
+
+async def read_sender_key(senders: SenderIds) -> None:
+    """Read (or make) the sender-signing key before the first citizen writes; if the database is away now,
+    the first message reads it."""
+    try:
+        await senders.key()
+    except StorageUnavailable:
+        log.warning("the sender-signing key could not be read at start: it is read with the first message")
 
 
 def run(settings: Settings) -> None:
