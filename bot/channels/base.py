@@ -29,7 +29,7 @@ def with_links(text: str, links: Sequence[Link]) -> str:
 
 @dataclass(frozen=True)
 class Answer:
-    replies: list[Outbound] | None  # None: a repeated delivery, answered the first time
+    replies: list[Outbound] | None  # a repeated delivery: the first reply again; None when none was kept
     unavailable: bool = False  # the database is away: `replies` is the apology
 
 

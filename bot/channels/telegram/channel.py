@@ -3,8 +3,10 @@
 Telegram is transport only. PTB parses updates and calls the Bot API; the conversation (its state, its
 order, dropping a repeated delivery) is the dispatcher's. Every message and every pressed button becomes
 one `Inbound("telegram", chat id, text, message_id=update id)`, so an update Telegram delivers twice is
-answered once. A message without text (photo, sticker, voice) goes in with empty text, which the
-dispatcher answers with `not_understood_media`. Edited messages are not answered a second time.
+handled once, and the reply given the first time is sent again (Telegram delivers again when the first
+delivery failed: the reply may never have reached the citizen). A message without text (photo, sticker,
+voice) goes in with empty text, which the dispatcher answers with `not_understood_media`. Edited messages
+are not answered a second time.
 
 The webhook (`POST /webhooks/telegram/webhook`, telegram_webhook.py) and polling (`ementor telegram
 --polling`, polling.py) both drive this one channel.
@@ -94,7 +96,7 @@ class TelegramChannel(Channel):
             return
         replies = await self.turn(chat.id, query.data, update.update_id, pressed=True)
         if replies is None:
-            return  # a repeated delivery: the first one answered the query
+            return  # a repeated delivery whose reply was not kept: the first one answered the query
         try:
             await query.answer()
         except TelegramError as exc:  # a query answered too late is refused; the replies still matter
