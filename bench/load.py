@@ -121,19 +121,20 @@ class Citizen:
         """Wait as a person would, send `message`, count the turn; the reply ([] when it failed)."""
         await asyncio.sleep(self.rng.uniform(0.5, 1.5) * self.think)
         started = time.perf_counter()
-        kind, detail, body = "", "", []
+        kind, detail, answer = "", "", []
         try:
-            async with self.session.post(self.url, json={"sender": self.sender, "message": message}) as response:
+            body = {"sender": self.sender, "message": message, "message_id": uuid.uuid4().hex}  # as the web chat
+            async with self.session.post(self.url, json=body) as response:
                 raw = await response.text()
                 if response.status == 500:
                     kind, detail = "500", raw[:200]
                 elif not 200 <= response.status < 300:
                     kind, detail = f"HTTP {response.status}", raw[:200]
                 else:
-                    body = await response.json(content_type=None)
-                    if not body:
+                    answer = await response.json(content_type=None)
+                    if not answer:
                         kind, detail = "no reply", message
-                    elif APOLOGY in str(body):
+                    elif APOLOGY in str(answer):
                         kind, detail = "apology", message
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             kind, detail = type(exc).__name__, str(exc)[:200]
@@ -142,7 +143,7 @@ class Citizen:
             self.figures.errors[kind] += 1
             self.figures.samples.setdefault(kind, f"{message!r}: {detail}")
             return []
-        return list(body)
+        return list(answer)
 
     async def live(self, booker: bool) -> None:
         first = True
@@ -213,6 +214,7 @@ class Citizen:
                 return "no confirmation"
             self.figures.confirmed[self.sender] = said.split(BOOKED, 1)[1].split()[0]
             return "confirmed"
+        self.figures.samples.setdefault("booking given up", texts(reply)[:300].replace("\n", " | "))
         return "taken 8 times"
 
 

@@ -56,6 +56,7 @@ class Backend:
             app = web.Application(client_max_size=APP_BODY_LIMIT)
             app[NUMBER] = number
             app.router.add_route("*", "/socket.io/", self.socket)
+            app.router.add_post("/going-down", self.going_down)
             app.router.add_route("*", "/{tail:.*}", self.echo)
             server = TestServer(app, host="127.0.0.1", port=free_port())
             await server.start_server()
@@ -68,6 +69,13 @@ class Backend:
         seen = {k: request.headers.get(k, "") for k in ("Host", "X-Forwarded-For", "X-Forwarded-Proto")}
         process = request.app[NUMBER]
         return web.json_response({**seen, "path": request.path_qs, "bytes": len(body), "process": process})
+
+    @classmethod
+    async def going_down(cls, request: web.Request) -> web.Response:
+        """The first process drops the connection unanswered, as one being restarted may."""
+        if request.app[NUMBER] == 0 and request.transport is not None:
+            request.transport.close()
+        return await cls.echo(request)
 
     @staticmethod
     async def socket(request: web.Request) -> web.WebSocketResponse:
@@ -178,6 +186,22 @@ async def test_behind_nginx_turns_spread_the_socket_io_upgrade_works_and_the_bod
             async with session.get(f"{base}/status") as response:
                 answered.append((await response.json())["process"])
     assert sorted(set(answered)) == [0, 1]  # both processes take turns
+
+
+@needs_nginx
+async def test_a_post_dropped_by_a_process_going_down_is_answered_by_the_other(
+    tmp_path: Path, backend: list[int], running: list[subprocess.Popen[bytes]]
+) -> None:
+    listen = free_port()
+    running.append(nginx.start(nginx.loopback_config(tmp_path, listen, backend), listen))
+    async with aiohttp.ClientSession() as session:
+        statuses, answered = [], []
+        for n in range(4):
+            body = {"sender": "s", "message": "hej", "message_id": f"m{n}"}
+            async with session.post(f"http://127.0.0.1:{listen}/going-down", json=body) as response:
+                statuses.append(response.status)
+                answered.append((await response.json())["process"] if response.status == 200 else None)
+    assert statuses == [200] * 4 and answered == [1] * 4
 
 
 # ---- systemd and the environment ---------------------------------------------------------------------------
