@@ -20,7 +20,7 @@ from bot.channels import rest, socketio
 from bot.channels.base import Gate
 from bot.channels.telegram import webhook as telegram_webhook
 from bot.config import Settings
-from bot.consoles import admin_content, admin_models, admin_pages, admin_stats, ementor_pages, events
+from bot.consoles import admin_citizens, admin_content, admin_models, admin_pages, admin_stats, ementor_pages, events
 from bot.consoles import admin_phrases as admin_phrases_pages
 from bot.consoles import web as console_web
 from bot.core.clock import Clock, utc_now
@@ -61,6 +61,7 @@ def build_app(
     events.add_routes(app)
     admin_pages.add_routes(app)
     admin_stats.add_routes(app)
+    admin_citizens.add_routes(app)  # /admin/citizens: one citizen's data on request
     admin_stats_api.add_routes(app)  # GET /api/admin/stats
     admin_citizens_api.add_routes(app)  # GET/DELETE /api/admin/citizens: one citizen's data on request
     admin_models.add_routes(app)  # /admin/models, /admin/jobs/{id}: versions, training, the gate's report

@@ -17,48 +17,19 @@ from aiohttp import web
 
 from bot.api.common import ApiError, Call, answer, endpoint
 from bot.booking import audit
-from bot.core.ports import Tx
 from bot.privacy import erasure
 
 PATH = "/api/admin/citizens"
-MAX_ID = 128
-
-
-async def _channels_of(tx: Tx, sender: str) -> list[str]:
-    rows = await tx.fetch(
-        "SELECT channel FROM conversations WHERE sender = :s UNION SELECT channel FROM turns WHERE sender = :s"
-        " UNION SELECT channel FROM bookings WHERE sender = :s UNION SELECT channel FROM handovers WHERE sender = :s",
-        s=sender,
-    )
-    return sorted(str(r["channel"]) for r in rows)
-
-
-async def find_citizen(tx: Tx, reference: str, sender: str, channel: str) -> tuple[str, str, str]:
-    """(channel, sender, how found) from a booking reference or a sender id; ApiError 400/404 otherwise."""
-    if len(reference) > MAX_ID or len(sender) > MAX_ID or len(channel) > 32:
-        raise ApiError(400, "The reference, sender or channel is too long.")
-    if reference:
-        found = await erasure.citizen_of_reference(tx, reference)
-        if found is None:
-            raise ApiError(404, "No booking with that reference.")
-        return found[0], found[1], "reference"
-    if not sender:
-        raise ApiError(400, 'Give "reference" (a booking reference) or "sender" (a sender id).')
-    channels = await _channels_of(tx, sender)
-    if channel:
-        channels = [c for c in channels if c == channel]
-    if not channels:
-        raise ApiError(404, "Nothing is kept about that sender.")
-    if len(channels) > 1:
-        raise ApiError(400, f'That sender id is on {", ".join(channels)}: give "channel".')
-    return channels[0], sender, "sender"
 
 
 async def _who(call: Call) -> tuple[str, str, str]:
     q = call.request.query
-    return await find_citizen(
-        call.tx, q.get("reference", "").strip(), q.get("sender", "").strip(), q.get("channel", "").strip()
-    )
+    try:
+        return await erasure.find_citizen(
+            call.tx, q.get("reference", "").strip(), q.get("sender", "").strip(), q.get("channel", "").strip()
+        )
+    except erasure.NotFound as exc:
+        raise ApiError(exc.status, str(exc)) from None
 
 
 async def export(call: Call) -> web.Response:

@@ -28,6 +28,7 @@ from bot.core.statuses import BookingStatus
 from bot.escalation import handover
 
 ERASED = "anon-erased"
+MAX_ID = 128
 
 
 async def citizen_of_reference(tx: Tx, reference: str) -> tuple[str, str] | None:
@@ -36,6 +37,43 @@ async def citizen_of_reference(tx: Tx, reference: str) -> tuple[str, str] | None
     if row is None or row["sender"] == ERASED:
         return None
     return str(row["channel"]), str(row["sender"])
+
+
+class NotFound(Exception):
+    """No citizen found (`status` 404), or the request cannot name one (400); the message says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+async def _channels_of(tx: Tx, sender: str) -> list[str]:
+    rows = await tx.fetch(
+        "SELECT channel FROM conversations WHERE sender = :s UNION SELECT channel FROM turns WHERE sender = :s"
+        " UNION SELECT channel FROM bookings WHERE sender = :s UNION SELECT channel FROM handovers WHERE sender = :s",
+        s=sender,
+    )
+    return sorted(str(r["channel"]) for r in rows)
+
+
+async def find_citizen(tx: Tx, reference: str, sender: str, channel: str = "") -> tuple[str, str, str]:
+    """(channel, sender, how found: "reference" | "sender") from a booking reference or a sender id (with its
+    channel when the id is on two); NotFound otherwise."""
+    if len(reference) > MAX_ID or len(sender) > MAX_ID or len(channel) > 32:
+        raise NotFound(400, "The reference, sender or channel is too long.")
+    if reference:
+        found = await citizen_of_reference(tx, reference)
+        if found is None:
+            raise NotFound(404, "No booking with that reference.")
+        return found[0], found[1], "reference"
+    if not sender:
+        raise NotFound(400, 'Give "reference" (a booking reference) or "sender" (a sender id).')
+    channels = [c for c in await _channels_of(tx, sender) if not channel or c == channel]
+    if not channels:
+        raise NotFound(404, "Nothing is kept about that sender.")
+    if len(channels) > 1:
+        raise NotFound(400, f'That sender id is on {", ".join(channels)}: give "channel".')
+    return channels[0], sender, "sender"
 
 
 async def export(tx: Tx, channel: str, sender: str) -> dict[str, list[dict[str, Any]]]:

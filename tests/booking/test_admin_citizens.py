@@ -9,6 +9,7 @@ import json
 from bot.storage.store import Store
 from tests.api.test_admin_phrases import token_for
 from tests.booking.helpers import Client, book, rows, say
+from tests.consoles.helpers import add_user, logged_in
 
 PATH = "/api/admin/citizens"
 
@@ -47,3 +48,27 @@ async def test_export_then_delete_by_reference_and_sender(client: Client, store:
         "citizen_erase",
     ]
     assert "liv" not in json.dumps(logged, default=str)
+
+
+async def test_the_console_page_finds_exports_and_deletes_after_a_ticked_box(client: Client, store: Store) -> None:
+    await add_user(store, "ada", "admin")
+    await add_user(store, "bo", "ementor")
+    reference = await book(client, "mia", "2025-12-02T11:00")
+    csrf = await logged_in(client, "ada")
+    page = await client.get("/admin/citizens", params={"reference": reference})
+    html = await page.text()
+    assert page.status == 200 and "Det har vi gemt" in html and f"/api/admin/citizens?reference={reference}" in html
+    assert "Vi har ikke noget gemt" in await (await client.get("/admin/citizens", params={"sender": "x"})).text()
+
+    form = {"reference": reference, "csrf": csrf}
+    unticked = await client.post("/admin/citizens/delete", data=form)
+    assert unticked.status == 400 and (await rows(store, "SELECT status FROM bookings"))[0]["status"] == "booked"
+    assert (await client.post("/admin/citizens/delete", data={**form, "confirm": "yes", "csrf": "x"})).status == 403
+    done = await client.post("/admin/citizens/delete", data={**form, "confirm": "yes"})
+    assert done.status == 200 and "1 aflyste tider" in await done.text()
+    assert [r["status"] for r in await rows(store, "SELECT status FROM bookings")] == ["cancelled"]
+    assert [r["action"] for r in await rows(store, "SELECT action FROM audit_log")][-1] == "citizen_erase"
+
+    await client.post("/logout", data={"csrf": csrf})
+    await logged_in(client, "bo")
+    assert (await client.get("/admin/citizens", params={"reference": reference})).status == 403
