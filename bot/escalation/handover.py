@@ -675,10 +675,12 @@ async def transfer(
 
 async def set_notes(tx: Tx, handover_id: int, notes: str) -> bool:
     """The eMentors' private notes on a hand-over (replacing the old ones; at most MAX_NOTES characters, else
-    ValueError). Never sent to the citizen, never in a notice. False for an unknown hand-over."""
+    ValueError). Never sent to the citizen, never in a notice. False for an unknown hand-over. A CPR number or
+    a code written in them is masked."""
     if len(notes) > MAX_NOTES:
         raise ValueError(f"notes are at most {MAX_NOTES} characters")
-    return await tx.execute("UPDATE handovers SET notes = :notes WHERE id = :id", notes=notes, id=handover_id) > 0
+    kept = redacted(notes, SECRETS)
+    return await tx.execute("UPDATE handovers SET notes = :notes WHERE id = :id", notes=kept, id=handover_id) > 0
 
 
 async def set_outcome(tx: Tx, handover_id: int, outcome: str | None) -> bool:

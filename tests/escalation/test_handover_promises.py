@@ -164,6 +164,8 @@ async def test_notes_and_outcome_stay_with_the_ementors(store: Store) -> None:
     await store.transaction(lambda tx: handover.end(tx, s, NOW, row["id"], f"ementor:{anna}"))
     kept = await get(store, row["id"])
     assert kept["notes"] == "Ring til Borgerservice i morgen" and kept["outcome"] == "borgerservice"
+    await store.transaction(lambda tx: handover.set_notes(tx, row["id"], "cpr 010190-1234, ring 33 98 00 10"))
+    assert (await get(store, row["id"]))["notes"] == "cpr [cpr-nummer], ring 33 98 00 10"  # a support line stays
     everything = json.dumps(await told(store, "n")) + json.dumps(await group_lines(store))
     notices = await store.transaction(lambda tx: tx.fetch("SELECT body FROM notices"))
     assert "Borgerservice i morgen" not in everything + json.dumps([n["body"] for n in notices])
