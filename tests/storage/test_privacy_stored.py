@@ -23,6 +23,8 @@ from bot.core.privacy import fold
 from bot.escalation import accounts
 from bot.nlu.classifier import IntentModel
 from bot.storage.store import Store
+from tests.channels.fake_bot_api import FakeBotApi
+from tests.channels.test_telegram import CHAT, deliver, message_update, telegram_settings
 from tests.conftest import app_settings
 
 Client = TestClient[Any, Any]
@@ -177,3 +179,25 @@ async def test_no_secret_reaches_a_table_or_the_log(client: Client, store: Store
     print(f"\n{store.url.split(':')[0]}: {figure}")
     assert len(samples) >= 23 and not found, f"{figure}: {found}"
     assert "[cpr-nummer]" in " ".join(stored["turns.text"])  # the turns were kept, masked
+
+
+async def test_telegram_keeps_no_secret_either(
+    project_model: IntentModel, store: Store, fake: FakeBotApi, log: io.StringIO
+) -> None:
+    """The same citizen's samples as Telegram updates (a real python-telegram-bot against a fake Bot API)."""
+    app = build_app(telegram_settings(fake), project_model, store)
+    async with TestClient(TestServer(app)) as telegram:
+        for text, _ in CONVERSATION + ALONE:
+            assert await deliver(telegram, message_update(CHAT, text=text)) == 200
+    stored = await every_text(store)
+    assert any("[cpr-nummer]" in t for t in stored["turns.text"])
+    samples = CONVERSATION + ALONE
+    found = [
+        (secret, where)
+        for _, secret in samples
+        for where, values in [*stored.items(), ("log", [log.getvalue()])]
+        if any(leaks(secret, value) for value in values)
+    ]
+    figure = f"secret formats tried {len(samples)}, stored {len(found)}"
+    print(f"\ntelegram {store.url.split(':')[0]}: {figure}")
+    assert not found, f"{figure}: {found}"
