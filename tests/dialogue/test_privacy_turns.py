@@ -3,12 +3,17 @@ only the redacted text; the citizen is warned once per conversation; a CPR numbe
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from bot.core.memory import MemoryStore
 from bot.core.messages import Inbound
+from bot.core.privacy import fold
 from bot.core.turn import DialogueState
 from bot.nlu.classifier import IntentModel
+from tests.core.test_privacy_corpus import AROUND, cpr_numbers
 from tests.dialogue.test_dispatcher import dispatcher
 
 WARNING = "Send aldrig din kode"
@@ -82,3 +87,16 @@ async def test_a_cpr_number_alone_is_only_warned_about_and_never_queues(
     assert not state.handover and state.warned
     logged = [t["text"] for t in await memory.recent_turns("rest", "mia")]
     assert logged == ["personnummer [cpr-nummer]", "mit cpr nr er [cpr-nummer]", "min pinkode [kode]"]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=AROUND, cpr=cpr_numbers(), after=AROUND)
+def test_generated_cpr_numbers_never_reach_the_store(
+    project_model: IntentModel, before: str, cpr: tuple[str, str], after: str
+) -> None:
+    """Through the whole turn (understanding, flows, the reply, the turn log, the state, the kept reply)."""
+    written, digits = cpr
+    memory = MemoryStore()
+    asyncio.run(dispatcher(project_model, memory).handle(Inbound("rest", "gen", f"{before} {written} {after}", "m1")))
+    kept = "".join(ch for ch in fold(str((memory.turns, memory.states, memory.seen))) if ch.isdigit())
+    assert digits not in kept, written
