@@ -39,18 +39,21 @@ class Citizen:
     def __init__(self, model: IntentModel, store: Store, sender: str, settings: Settings) -> None:
         self.model, self.store, self.sender, self.settings = model, store, sender, settings
         self.client: TestClient[Any, Any] | None = None
+        self.own_store: Store | None = None
         self.last: list[dict[str, Any]] = []
         self.clock = ManualClock(MONDAY)
 
     async def start(self) -> None:
         # a fresh Store on the same database: nothing is kept in the old app's memory
-        store = Store(self.store.url, self.store.schema)
+        store = self.own_store = Store(self.store.url, self.store.schema)
         self.client = TestClient(TestServer(build_app(self.settings, self.model, store, self.clock)))
         await self.client.start_server()
 
     async def stop(self) -> None:
         if self.client is not None:
             await self.client.close()
+        if self.own_store is not None:  # the app does not close a store it was handed
+            await self.own_store.close()
 
     async def send(self, message: str) -> None:
         assert self.client is not None
