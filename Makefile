@@ -9,7 +9,7 @@ RASA_VENV := .venv-rasa
 RASA_DIR := var/rasa
 RASA_PORT ?= 5005
 
-.PHONY: run test lint bench rasa rasa-train clean
+.PHONY: run test lint bench audit lock rasa rasa-train clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,14 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
+
+# Known vulnerabilities in the locked dependencies (pip-audit); one line and success when it cannot look.
+audit: $(STAMP)
+	$(BIN)/python tools/audit.py
+
+lock: $(STAMP)
+	{ echo "# Every installed dependency, pinned: what 'make audit' checks. Refresh after changing pyproject.toml: make lock"; \
+	  $(BIN)/python -m pip freeze --exclude-editable; } > requirements.lock
 
 # A real Rasa 3.6 server on the same training data (Python 3.10, ~3 minutes and 2.7 GB the first time).
 $(RASA_VENV)/bin/rasa:
