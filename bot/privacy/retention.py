@@ -48,6 +48,10 @@ async def apply_retention(tx: Tx, settings: PrivacySettings, now: datetime) -> d
             cancelled=FINAL[1],
             failed=FINAL[2],
         ),
+        # message ids already handled, with the reply given (a repeat within minutes is what it is for)
+        "inbound_seen": await tx.execute(
+            "DELETE FROM inbound_seen WHERE created_at < :cutoff", cutoff=before(settings.outbox_days)
+        ),
         "notices": await tx.execute(
             "DELETE FROM notices WHERE created_at < :cutoff", cutoff=before(settings.notices_days)
         ),

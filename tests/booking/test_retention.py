@@ -50,6 +50,8 @@ async def test_each_kind_goes_on_its_day_and_a_second_run_changes_nothing(
     assert response.status == 200
     await book(client, "ret", "2025-12-02T10:00", location="phone", phone="22334455")
     await say(client, "ret", "hvordan laver jeg lasagne")  # not understood: an inbox item
+    sent = {"sender": "ret", "message": "tak", "message_id": "m-1"}  # a message id: its reply is kept for a repeat
+    assert (await client.post("/webhooks/rest/webhook", json=sent)).status == 200
     await say(client, "olga", "jeg vil tale med et menneske")
     await say(client, "olga", "min app virker ikke")  # kept for the eMentor
     await store.transaction(lambda tx: tx.execute("UPDATE outbox SET status = 'sent', sent_at = created_at"))
@@ -67,7 +69,7 @@ async def test_each_kind_goes_on_its_day_and_a_second_run_changes_nothing(
     assert (await rows(store, "SELECT name, phone, reference FROM bookings"))[0]["reference"]  # the booking stays
 
     days.advance(timedelta(days=SETTINGS.outbox_days - 8 + 1))
-    await run(store, days)
+    assert (await run(store, days))["inbound_seen"] > 0  # the repeated-message record, with its reply
     assert (await counts(store))["sent"] == 0
 
     days.advance(timedelta(days=SETTINGS.handover_messages_days - SETTINGS.outbox_days))
