@@ -7,6 +7,7 @@ tests see what a citizen sees. Skipped, with the reason, when chromium or Playwr
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.app import RUNTIME_KEY, build_app
+from bot.config import ChannelSettings
 from bot.core.messages import Button, File, Inbound, Outbound
 from bot.core.ports import StorageUnavailable
 from bot.delivery.outbox import enqueue
@@ -456,3 +458,37 @@ async def test_booking_a_time_by_tapping_ends_with_a_calendar_file(booking_page:
     assert calendar.status == 200 and "DTSTART;TZID=Europe/Copenhagen:20251201T090000" in await calendar.text()
     await expect(choices(tab)).to_have_text(["Mine tider", "Aflys eller flyt"])
     assert not problems, problems
+
+
+async def test_with_signed_ids_required_the_chat_works_under_its_csp(
+    browser: Any, project_model: IntentModel, store: Store
+) -> None:
+    """The page asks the server for a signed sender id, keeps it, and talks with it; an id kept from before
+    (not signed) is replaced, not refused; nothing on the page breaks the Content-Security-Policy (Chromium
+    reports each violation as a console error)."""
+    settings = dataclasses.replace(app_settings(), channels=ChannelSettings(require_signed_sender=True))
+    async with (
+        TestServer(build_app(settings, project_model, store), host="127.0.0.1") as server,
+        phone_tab(browser, server) as (tab, problems),
+    ):
+        loaded = await tab.reload()
+        policy = loaded.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+        await opened(tab)
+        await ask(tab, "hvordan bestiller jeg straffeattest")
+        await expect(choices(tab)).to_have_text(["Ja", "Nej", "Tal med en eMentor"])
+        key = await kept_sender(tab)
+        assert [t["intent"] for t in await store.recent_turns("rest", key)] == ["greet", "criminal_record"]
+
+        await tab.evaluate(
+            """() => {
+              const kept = JSON.parse(localStorage.getItem('ementor-webchat-v1'));
+              kept.sender = 'web-0123456789abcdef0123456789abcdef';
+              localStorage.setItem('ementor-webchat-v1', JSON.stringify(kept));
+            }"""
+        )
+        await tab.reload()
+        await choices(tab).first.click()
+        await expect(bot_messages(tab).last).to_contain_text("Log ind med MitID")
+        assert await kept_sender(tab) != key
+        assert not problems, problems
