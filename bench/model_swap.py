@@ -14,7 +14,10 @@ connection); the time is measured until every process answers that probe with th
 - turn latency p50 / p99 without swaps, during the swaps, and during a training job (the bot process's own
   worker takes it and trains in a child process, as when an admin presses "Træn en ny model");
 - the time from activation to every process answering with the new version (median / max);
-- resident memory of each bot process (VmRSS from its /proc/PID/status) before and after the swaps.
+- resident memory of each bot process (VmRSS from its /proc/PID/status) before and after the swaps;
+- turns/s achieved per phase and the machine's load average at the start and the end of the scenario: when
+  the machine is busy with other work, fewer turns than offered get through and every phase's latency is
+  queueing, so compare the phases of one scenario, not figures from different runs.
 
 The load is bounded in time and count, and only targets this machine.
 """
@@ -78,6 +81,8 @@ class Figures:
     rss_peak_during: list[float] = field(default_factory=list)
     rss_trail: list[float] = field(default_factory=list)  # the first process's, after each swap
     training: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)  # phase -> how long it lasted
+    load: list[float] = field(default_factory=list)  # the 1-minute load average at the start and the end
 
 
 def versions_to_swap() -> tuple[bytes, bytes]:
@@ -125,8 +130,15 @@ async def wait_for(session: aiohttp.ClientSession, ports: list[int], taught: boo
 async def run(
     ports: list[int], pids: list[int], database_url: str, ids: list[int], args: argparse.Namespace
 ) -> Figures:
-    figures = Figures()
+    figures = Figures(load=[os.getloadavg()[0]])
     phase = {"name": "warm-up"}
+    began = {"at": time.perf_counter()}
+
+    def enter(name: str) -> None:
+        at = time.perf_counter()
+        figures.seconds[phase["name"]] = figures.seconds.get(phase["name"], 0.0) + at - began["at"]
+        phase["name"], began["at"] = name, at
+
     stop = asyncio.Event()
     run_id = uuid.uuid4().hex[:6]
 
@@ -162,11 +174,11 @@ async def run(
         load = [asyncio.create_task(citizen(session, i)) for i in range(args.senders)]
         try:
             await asyncio.sleep(WARM_UP)
-            phase["name"] = "steady"
+            enter("steady")
             figures.rss_start = [rss_mb(pid) for pid in pids]
             await asyncio.sleep(args.seconds)
             figures.rss_before = [rss_mb(pid) for pid in pids]
-            phase["name"] = "swaps"
+            enter("swaps")
             peaks = list(figures.rss_before)
             for swap in range(args.swaps):
                 target = ids[(swap + 1) % 2]
@@ -178,13 +190,14 @@ async def run(
                 peaks = [max(p, rss_mb(pid)) for p, pid in zip(peaks, pids, strict=True)]
                 figures.rss_trail.append(rss_mb(pids[0]))
             figures.rss_peak_during = peaks
-            phase["name"] = "after swaps"
+            enter("after swaps")
             await asyncio.sleep(2.0)
             figures.rss_after = [rss_mb(pid) for pid in pids]
             if args.training:
-                phase["name"] = "training"
+                enter("training")
                 figures.training = await train_under_load(store)
-            phase["name"] = "done"
+            enter("done")
+            figures.load.append(os.getloadavg()[0])
         finally:
             stop.set()
             await asyncio.gather(*load)
@@ -252,9 +265,10 @@ def report(name: str, f: Figures) -> None:
     print(f"  turns {turns}, failed {failed}" + (f" ({f.failed})" if failed else ""))
     for phase in ("steady", "swaps", "training"):
         if lat.get(phase):
+            rate = len(lat[phase]) / f.seconds[phase] if f.seconds.get(phase) else float("nan")
             print(
                 f"  {phase:<9} p50 {ms(lat[phase], 0.5):>6} ms   p99 {ms(lat[phase], 0.99):>6} ms"
-                f"   ({len(lat[phase])} turns)"
+                f"   ({len(lat[phase])} turns, {rate:.0f}/s)"
             )
     if swaps:
         print(
@@ -267,6 +281,7 @@ def report(name: str, f: Figures) -> None:
     print(f"  resident memory after each swap (MB): {' '.join(f'{m:.0f}' for m in f.rss_trail)}")
     if f.training:
         print(f"  training job under load: {f.training}")
+    print(f"  machine load average (1 min) at the start / end: {' / '.join(f'{x:.1f}' for x in f.load)}")
 
 
 @contextmanager
@@ -317,7 +332,7 @@ def table(results: list[tuple[str, Figures]]) -> None:
     print()
     head = (
         f"{'scenario':<30}{'failed':>7}{'p50/p99 steady':>17}{'p50/p99 swaps':>16}{'p50/p99 training':>19}"
-        f"{'swap max s':>11}{'RSS before→after MB':>24}"
+        f"{'swap max s':>11}  {'RSS before→after MB'}"
     )
     print(head)
     for name, f in results:
@@ -330,7 +345,7 @@ def table(results: list[tuple[str, Figures]]) -> None:
             f"{ms(lat.get('steady', []), 0.5) + ' / ' + ms(lat.get('steady', []), 0.99):>17}"
             f"{ms(lat.get('swaps', []), 0.5) + ' / ' + ms(lat.get('swaps', []), 0.99):>16}"
             f"{ms(lat.get('training', []), 0.5) + ' / ' + ms(lat.get('training', []), 0.99):>19}"
-            f"{max(f.swap_seconds, default=float('nan')):>11.2f}{rss:>24}"
+            f"{max(f.swap_seconds, default=float('nan')):>11.2f}  {rss}"
         )
 
 
