@@ -234,7 +234,9 @@ class OneLine(logging.Filter):
 
 
 _MALFORMED = OneLine((HttpProcessingError,), "malformed HTTP request refused")
-_BROKEN_PACKET = OneLine((ValueError, KeyError, TypeError, RecursionError), "socket.io: broken packet dropped")
+_BROKEN_PACKET = OneLine(
+    (ValueError, LookupError, TypeError, AttributeError, RecursionError), "socket.io: broken packet dropped"
+)
 
 
 def quiet_logs() -> None:

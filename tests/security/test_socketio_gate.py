@@ -5,9 +5,12 @@ ones, and one flooding session is told kindly to slow down while another is answ
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 import socketio
 from aiohttp.test_utils import TestServer
@@ -112,3 +115,34 @@ async def test_a_flooding_session_is_told_to_slow_down_while_another_is_answered
         assert "Du skriver meget hurtigt" in answer[0]["text"] and "You are writing very fast" in answer[0]["text"]
     assert len(await store.recent_turns("socketio", kept_under(session))) == 2
     assert "Du skriver meget hurtigt" not in (await calm.say("hej"))[0]["text"]
+
+
+@pytest.mark.parametrize(
+    "packet",
+    ['42["user_uttered"', '4{"not": "a packet"}', "42" + "[" * 2000, '42["session_request",{"session_id":"\\ud800"}]',
+     "9garbage", "4-1[]"],
+)  # fmt: skip
+async def test_a_broken_packet_is_dropped_with_at_most_one_line_and_the_chat_goes_on(
+    started: Callable[[Settings], Awaitable[str]],
+    clients: list[Webchat],
+    caplog: pytest.LogCaptureFixture,
+    packet: str,
+) -> None:
+    url = await started(app_settings())
+    caplog.set_level(logging.DEBUG)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{url}/socket.io/?EIO=4&transport=polling") as opened:
+            sid = json.loads((await opened.text())[1:])["sid"]
+        base = f"{url}/socket.io/?EIO=4&transport=polling&sid={sid}"
+        async with http.post(base, data="40") as connected:
+            assert connected.status == 200
+        async with http.post(base, data=packet + " 010190-1234") as sent:
+            assert sent.status < 500
+    lines = [r for r in caplog.records if r.name.split(".")[0] in ("socketio", "engineio")]
+    assert len(lines) <= 1, [r.getMessage() for r in lines]
+    for record in caplog.records:
+        assert record.exc_info is None or record.name.split(".")[0] not in ("socketio", "engineio")
+        assert "010190" not in record.getMessage() + (record.exc_text or "")
+    client = await connect(clients, url)
+    await client.request_session()
+    assert await client.say("hej")
