@@ -18,6 +18,14 @@ from bot.core.privacy import redact
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "core" / "privacy_corpus.yml"
 ROUNDS = 5
+CRAFTED = {
+    "digit run": "0" * 5000,
+    "dashed pairs": "12-" * 2000,
+    "word then @": "a" * 10000 + "@b",
+    "dots then @": "a." * 3000 + "@",
+    "spaced pairs": "01 " * 2000,
+    "code words": "kode til x til y " * 300,
+}
 REPEAT = 50
 
 
@@ -34,6 +42,10 @@ def main() -> None:
                     redact(text)
             per.append((time.perf_counter() - start) / (REPEAT * len(batch)) * 1e6)
         print(f"redact, {name}: {statistics.median(per):.1f} µs per message (n={len(batch)})")
+    for name, crafted in CRAFTED.items():  # no pattern may scan these quadratically
+        start = time.perf_counter()
+        redact(crafted)
+        print(f"redact, crafted {name} ({len(crafted)} characters): {(time.perf_counter() - start) * 1e3:.1f} ms")
     print(f"corpus: {len(data['positives'])} positives, {len(data['survive'])} must-survive")
 
 

@@ -87,7 +87,8 @@ _PHONE = re.compile(
     r"(?![\w]|[.,-]\d|[ ]\d)"
 )
 _YEARS = re.compile(r"(?:19|20)\d\d(?:19|20)\d\d")  # "2024 2025": two years, not a phone number
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+# starts only where an address can start, parts bounded: a long run of word characters is not scanned twice
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}", re.UNICODE)
 # nine or more digits in one run with the spaces, dots and dashes people type (an account or card number)
 _LONG_NUMBER = re.compile(r"(?<![\w.,])(?:\d{9,}|\d{3,}(?:[ -]\d{3,})+)(?![\w]|[.,]\d)")
 
