@@ -99,6 +99,8 @@ class Figures:
     booking_ends: Counter[str] = field(default_factory=Counter)  # how each booking visit ended
     rss: dict[str, list[float]] = field(default_factory=dict)  # moment -> MB per bot process
     restarts: list[float] = field(default_factory=list)  # seconds from SIGTERM to the new process listening
+    proxy_errors: Counter[str] = field(default_factory=Counter)  # nginx's error log, by kind
+    ports: list[int] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -377,6 +379,9 @@ def target(name: str, args: argparse.Namespace, model: Path) -> tuple[Figures, d
         asyncio.run(warm_up(ports))
         figures = asyncio.run(load(url, processes, args, run_id))
         bookings = asyncio.run(check_bookings(database_url, run_id, figures))
+        if name == "nginx":
+            figures.proxy_errors = nginx.error_summary(folder / "nginx")
+            figures.ports = ports
     return figures, bookings
 
 
@@ -401,8 +406,11 @@ def report(name: str, f: Figures, b: dict[str, int]) -> None:
         f"  double bookings: slots over {PLACES} places {b['over capacity']}, a citizen twice in a slot"
         f" {b['twice']}; booked but never told {b['untold']}, told without a booking {b['phantom']}"
     )
+    if f.proxy_errors:
+        print(f"  nginx's error log: {dict(f.proxy_errors.most_common(8))}")
     if f.restarts:
-        print(f"  restarted one at a time: {', '.join(f'{s:.1f} s' for s in f.restarts)} from SIGTERM to listening")
+        steps = ", ".join(f"{s:.1f} s" for s in f.restarts)
+        print(f"  ports {', '.join(map(str, f.ports))}; restarted one at a time: {steps} from SIGTERM to listening")
     for moment, values in f.rss.items():
         if moment in ("start", "middle", "end"):
             print(f"  resident memory at the {moment:<6}: {'  '.join(f'{mb:.0f} MB' for mb in values)}")

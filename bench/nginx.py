@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 
 from bench.common import ROOT
@@ -134,6 +135,19 @@ def errors(proc: subprocess.Popen[bytes], folder: Path) -> str:
     said = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     log = folder / "error.log"
     return said + (log.read_text(errors="replace") if log.exists() else "")
+
+
+def error_summary(folder: Path) -> Counter[str]:
+    """nginx's error log in `folder`, counted by kind (the message without the connection's details)."""
+    log = folder / "error.log"
+    kinds: Counter[str] = Counter()
+    for line in log.read_text(errors="replace").splitlines() if log.exists() else []:
+        match = re.search(r"\[(warn|error|crit|alert|emerg)\] [\d#]+: (?:\*\d+ )?([^,(]+)", line)
+        if match:
+            upstream = re.search(r'upstream: "http://([\d.:]+)', line)
+            where = f" ({upstream.group(1)})" if upstream else ""
+            kinds[f"{match.group(1)}: {match.group(2).strip()}{where}"] += 1
+    return kinds
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
