@@ -224,7 +224,9 @@ class PostgresTurns:
             if self._pool is None:
                 self._pool = await asyncpg.create_pool(
                     self.dsn,
-                    min_size=1,
+                    # none kept open when idle: a pool floor is restored in the background, and while the
+                    # server is away that logs a traceback every second (asyncpg) beside our one line
+                    min_size=0,
                     max_size=10,
                     server_settings=self.settings,
                     timeout=self.bounds.connect,  # to connect

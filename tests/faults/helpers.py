@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -12,12 +13,25 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from bot.config import Settings
 from bot.storage.turn_paths import Bounds
+from tests.conftest import app_settings
 
 Client = TestClient[Any, Any]
 BOUNDS = Bounds(connect=1.0, statement=1.0, deadline=3.0)
 HANG = 3 * BOUNDS.deadline  # an answer slower than this is a hang (generous: a hang detector, not a speed test)
 MESSAGES = ("hej", "hvordan bestiller jeg straffeattest", "tak", "hvad er mitid", "farvel")
+
+
+def fault_settings() -> Settings:
+    """The app's settings with the per-sender and per-address pace raised: citizens here press "Prøv igen"
+    every 0.1 s, faster than a citizen may (limits.*), and the faults, not the rate limit, are measured."""
+    settings = app_settings()
+    limits = dataclasses.replace(
+        settings.limits, sender_per_minute=100_000, sender_burst=10_000, address_per_minute=1_000_000,
+        address_burst=100_000,
+    )  # fmt: skip
+    return dataclasses.replace(settings, limits=limits)
 
 
 @dataclass

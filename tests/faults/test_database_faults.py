@@ -24,8 +24,8 @@ from bot.app import RUNTIME_KEY, build_app
 from bot.nlu.classifier import IntentModel
 from bot.storage.migrate import upgrade_async
 from bot.storage.store import Store
-from tests.conftest import app_settings, postgres_schema
-from tests.faults.helpers import BOUNDS, HANG, MESSAGES, Client, PausableProxy, Tally, citizen, post
+from tests.conftest import postgres_schema
+from tests.faults.helpers import BOUNDS, HANG, MESSAGES, Client, PausableProxy, Tally, citizen, fault_settings, post
 
 POSTGRES = os.environ.get("TEST_DATABASE_URL")
 needs_postgres = pytest.mark.skipif(not POSTGRES, reason="needs TEST_DATABASE_URL (PostgreSQL)")
@@ -37,7 +37,7 @@ ROUNDS = 4
 async def bot_on(url: str, schema: str | None, model: IntentModel) -> AsyncIterator[tuple[Client, str, Store]]:
     """The whole app (REST channel, worker, probes) on `url`, with the test's short database bounds."""
     store = Store(url, schema, BOUNDS)
-    app = build_app(app_settings(), model, store)
+    app = build_app(fault_settings(), model, store)
     try:
         async with TestClient(TestServer(app)) as client:
             yield client, app[RUNTIME_KEY].apology, store
@@ -63,7 +63,7 @@ async def test_connections_killed_while_citizens_write(project_model: IntentMode
             admin = await asyncpg.connect(plain_dsn(POSTGRES))
             try:
                 while not stop.is_set():
-                    await asyncio.sleep(0.3)
+                    await asyncio.sleep(0.2)
                     rows = await admin.fetch(
                         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
                         f"ementor-bot:{schema}",
@@ -80,7 +80,7 @@ async def test_connections_killed_while_citizens_write(project_model: IntentMode
             await killer
         most = max(max(t) for t in tries)
         print("\n" + tally.line(f"postgresql, {killed[0]} connections killed") + f", most tries for one message {most}")
-        assert killed[0] > 10
+        assert killed[0] >= 3  # the kills landed while citizens wrote
         assert tally.errors == 0 and tally.hangs == 0, tally.odd
         after = Tally()
         for n in range(CITIZENS):  # the database is left alone again: answered at the first try
