@@ -54,7 +54,7 @@ async def test_secret_is_refused_and_not_logged(client: Client, store: Store) ->
     replies = await say(client, "dina", "mit cpr er 010190-1234")
     assert "CPR" in replies[0]["text"]
     logged = await store.recent_turns("rest", "dina")
-    assert logged[-1]["text"] == "[removed: cpr]"
+    assert logged[-1]["text"] == "mit cpr er [cpr-nummer]"
 
 
 async def test_repeated_message_id_is_handled_once_and_answered_as_the_first_time(client: Client, store: Store) -> None:
