@@ -32,6 +32,7 @@ import random
 import subprocess
 import tempfile
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from contextlib import ExitStack
@@ -51,6 +52,7 @@ from bot.config import ClassifierSettings
 from bot.core.statuses import LIVE_BOOKING, BookingStatus, sql_list
 from bot.nlu.trainer import ensure_model
 
+READY_TIMEOUT = 60.0
 PLACES = 2  # per slot: citizens race for them
 _DAY = '"8.00-20.00"'
 BOOKING = f"""booking:
@@ -98,7 +100,7 @@ class Figures:
     booking_started: int = 0
     booking_ends: Counter[str] = field(default_factory=Counter)  # how each booking visit ended
     rss: dict[str, list[float]] = field(default_factory=dict)  # moment -> MB per bot process
-    restarts: list[float] = field(default_factory=list)  # seconds from SIGTERM to the new process listening
+    restarts: list[float] = field(default_factory=list)  # seconds from SIGTERM to the new process ready
     proxy_errors: Counter[str] = field(default_factory=Counter)  # nginx's error log, by kind
     ports: list[int] = field(default_factory=list)
     seconds: float = 0.0
@@ -352,9 +354,21 @@ class Bots:
         return [p.pid for p in self.procs]
 
     def restart(self, index: int) -> None:
-        """SIGTERM (the process finishes its turns in flight), then a new process on the same port."""
+        """SIGTERM (the process finishes its turns in flight), then a new process on the same port, once its
+        /ready answers 200 (as deploy/upgrade.md waits before the next)."""
         stop_bots([self.procs[index]])
         self.procs[index] = start_bot(self.configs[index], self.ports[index])
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.ports[index]}/ready", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the process on port {self.ports[index]} was not ready in {READY_TIMEOUT:.0f} s")
+            time.sleep(0.1)
 
     def stop(self) -> None:
         stop_bots(self.procs)
@@ -410,7 +424,7 @@ def report(name: str, f: Figures, b: dict[str, int]) -> None:
         print(f"  nginx's error log: {dict(f.proxy_errors.most_common(8))}")
     if f.restarts:
         steps = ", ".join(f"{s:.1f} s" for s in f.restarts)
-        print(f"  ports {', '.join(map(str, f.ports))}; restarted one at a time: {steps} from SIGTERM to listening")
+        print(f"  ports {', '.join(map(str, f.ports))}; restarted one at a time: {steps} from SIGTERM to /ready")
     for moment, values in f.rss.items():
         if moment in ("start", "middle", "end"):
             print(f"  resident memory at the {moment:<6}: {'  '.join(f'{mb:.0f} MB' for mb in values)}")

@@ -167,7 +167,7 @@ async def test_the_site_sends_http_to_https_and_passes_https_with_forwarded_head
 
 
 @needs_nginx
-async def test_behind_nginx_turns_spread_the_socket_io_upgrade_works_and_the_body_limit_is_the_apps(
+async def test_behind_nginx_turns_spread_socket_io_upgrades_the_body_limit_is_the_apps_metrics_stay_inside(
     tmp_path: Path, backend: list[int], running: list[subprocess.Popen[bytes]]
 ) -> None:
     listen = free_port()
@@ -185,6 +185,8 @@ async def test_behind_nginx_turns_spread_the_socket_io_upgrade_works_and_the_bod
         for _ in range(4):
             async with session.get(f"{base}/status") as response:
                 answered.append((await response.json())["process"])
+        async with session.get(f"{base}/metrics") as response:
+            assert response.status == 403  # Prometheus scrapes each process's own port
     assert sorted(set(answered)) == [0, 1]  # both processes take turns
 
 
