@@ -24,6 +24,7 @@ from bot.escalation import accounts
 from bot.nlu.classifier import IntentModel
 from bot.storage.store import Store
 from tests.channels.fake_bot_api import FakeBotApi
+from tests.channels.test_socketio import Webchat, serve
 from tests.channels.test_telegram import CHAT, deliver, message_update, telegram_settings
 from tests.conftest import app_settings
 
@@ -200,4 +201,30 @@ async def test_telegram_keeps_no_secret_either(
     ]
     figure = f"secret formats tried {len(samples)}, stored {len(found)}"
     print(f"\ntelegram {store.url.split(':')[0]}: {figure}")
+    assert not found, f"{figure}: {found}"
+
+
+async def test_socketio_keeps_no_secret_either(project_model: IntentModel, store: Store, log: io.StringIO) -> None:
+    """The same samples from the web chat's socket.io client (a real python-socketio client)."""
+    server = await serve(app_settings(), project_model, store)
+    chat = Webchat()
+    try:
+        await chat.connect(f"http://127.0.0.1:{server.port}")
+        await chat.request_session({"session_id": None})
+        for text, _ in CONVERSATION + ALONE:
+            await chat.say(text)
+    finally:
+        await chat.close()
+        await server.close()
+    stored = await every_text(store)
+    assert any("[cpr-nummer]" in t for t in stored["turns.text"])
+    samples = CONVERSATION + ALONE
+    found = [
+        (secret, where)
+        for _, secret in samples
+        for where, values in [*stored.items(), ("log", [log.getvalue()])]
+        if any(leaks(secret, value) for value in values)
+    ]
+    figure = f"secret formats tried {len(samples)}, stored {len(found)}"
+    print(f"\nsocket.io {store.url.split(':')[0]}: {figure}")
     assert not found, f"{figure}: {found}"
