@@ -140,7 +140,9 @@ _NOT_A_CODE = frozenset(
      "tastet", "entered", "typed", "skrevet", "written", "sendes", "gemt", "saved", "valgt", "chosen", "hemmelig",
      "secret", "privat", "private", "personlig", "personal", "mine", "dine", "your", "din", "dit", "hans", "hendes",
      "his", "her", "our", "vores", "their", "deres", "this", "denne", "dette", "here", "fjernet", "removed",
-     "skjult", "skjulte", "hidden", "display", "kodeviser", "app'en", "via"}
+     "skjult", "skjulte", "hidden", "display", "kodeviser", "app'en", "via", "digital", "post", "skat", "mit.dk",
+     "sundhed.dk", "netbank", "bank", "banken", "kortet", "card", "nemkonto", "a-kasse", "a-kassen", "jobcenter",
+     "jobcentret"}
 )  # fmt: skip
 
 
