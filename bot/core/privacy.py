@@ -258,9 +258,6 @@ def redacted_values(value: Any, kinds: frozenset[str] = EVERY_KIND) -> Any:
     return value
 
 
-redact_shown = redacted  # the bot's own words as kept (a call-back confirmation names the phone number)
-
-
 def is_removed(text: str) -> bool:
     """A whole message replaced by a marker: nothing in it to teach the model."""
     return text.startswith(REMOVED_PREFIX)

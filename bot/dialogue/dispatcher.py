@@ -26,7 +26,7 @@ from bot.core.clock import Clock, utc_now
 from bot.core.messages import Button, Inbound, Outbound
 from bot.core.payloads import format_payload, parse_payload
 from bot.core.ports import ConversationStore, IntentParser, Replay, Stored, TurnRecord, Tx
-from bot.core.privacy import CODE, CPR, EMAIL, PHONE, redact, redact_shown
+from bot.core.privacy import CODE, CPR, EMAIL, PHONE, redact, redacted
 from bot.core.text import language_of
 from bot.core.turn import Asked, DialogueState, Handlers, Result, Turn, Understanding
 from bot.dialogue.understanding import clean_text, decisive_language, edge_intent
@@ -301,7 +301,7 @@ def shown_text(messages: list[Outbound]) -> str:
     be shown by its title."""
     shown = [
         {
-            "text": redact_shown(m.text),
+            "text": redacted(m.text),
             "buttons": [b.title for b in m.buttons],
             "payloads": [b.payload for b in m.buttons],
         }
@@ -316,7 +316,7 @@ def kept_reply(messages: list[Outbound]) -> str:
     kept = []
     for message in messages:
         raw = message.to_dict()
-        raw["text"] = redact_shown(message.text)
+        raw["text"] = redacted(message.text)
         if raw["file"] is not None:
             raw["file"] = {**raw["file"], "content": None}
         kept.append(raw)
