@@ -57,9 +57,11 @@ def handler(kind: str, stream: TextIO | None = None) -> logging.Handler:
 
 
 def configure(level: str, kind: str) -> None:
-    """The root logger's one handler, in `kind` format, at `level` (config.yml `log_level`, `logging.format`)."""
+    """The root logger's one handler, in `kind` format, at `level` (config.yml `log_level`, `logging.format`).
+    Like `logging.basicConfig`, nothing changes when the root logger has handlers already: whoever runs the
+    command in-process (a test runner) keeps its own logging."""
     root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
+    if root.handlers:
+        return
     root.addHandler(handler(kind))
     root.setLevel(level)
