@@ -226,7 +226,10 @@ async def test_english_is_one_click_away(client: Client) -> None:
 )
 async def test_a_link_never_sends_you_to_another_site(client: Client, target: str) -> None:
     response = await client.get(f"/console/lang/en?next={target}", allow_redirects=False)
-    assert response.status == 303 and response.headers["Location"] == "/ementor/"
+    if "%09" in target or "%0A" in target:  # a control character in the query: refused at the edge, no redirect
+        assert response.status == 400 and "Location" not in response.headers
+    else:
+        assert response.status == 303 and response.headers["Location"] == "/ementor/"
 
 
 async def test_odd_addresses_get_the_consoles_own_pages(client: Client) -> None:
