@@ -471,6 +471,7 @@ async def test_with_signed_ids_required_the_chat_works_under_its_csp(
         TestServer(build_app(settings, project_model, store), host="127.0.0.1") as server,
         phone_tab(browser, server) as (tab, problems),
     ):
+        await opened(tab)  # the first greeting answered before the reload (else the page greets twice)
         loaded = await tab.reload()
         policy = loaded.headers["content-security-policy"]
         assert "script-src 'self'" in policy and "unsafe-inline" not in policy
