@@ -120,7 +120,9 @@ async def test_socketio_push_reaches_the_connected_widget(store: Store, served: 
         session = await client.request_session()
         absent = await put(store, "socketio", "nobody-connected", [Outbound("Til ingen")])
         conversation = session.partition(".")[0]  # a signed session id: the conversation is kept under its key part
-        await put(store, "socketio", conversation, [Outbound("Hej, det er Mette fra eMentor-teamet.", REMINDER.buttons)])
+        await put(
+            store, "socketio", conversation, [Outbound("Hej, det er Mette fra eMentor-teamet.", REMINDER.buttons)]
+        )
         served.app[WORKER_KEY].wake()
         event, payload = await client.next_event()
         assert event == "bot_uttered"
