@@ -44,11 +44,12 @@ from bench.speed import percentile
 from bot.booking.availability import parse_local
 from bot.booking.bookings import resource_of
 from bot.config import ClassifierSettings, DeliverySettings
+from bot.core.clock import utc_now
 from bot.core.messages import Outbound
 from bot.core.payloads import parse_payload
 from bot.core.ports import Tx
 from bot.delivery.outbox import count_by_status, enqueue
-from bot.delivery.worker import DeliveryWorker, utc_now
+from bot.delivery.worker import DeliveryWorker
 from bot.nlu.trainer import ensure_model
 from bot.storage.migrate import upgrade
 from bot.storage.store import Store

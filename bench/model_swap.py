@@ -44,6 +44,7 @@ from bench.processes import free_port, migrate, rss_mb, start_bot, stop_bots, te
 from bench.speed import percentile
 from bot.config import ClassifierSettings
 from bot.core.clock import utc_now as now
+from bot.core.ports import Tx
 from bot.core.statuses import JobStatus
 from bot.nlu import jobs, registry
 from bot.nlu.model_store import model_to_bytes
@@ -102,9 +103,13 @@ async def prepare(database_url: str, blobs: tuple[bytes, bytes]) -> list[int]:
     """Both versions in the database, the first one active (processes load it on their first tick)."""
     store = Store(database_url)
     try:
-        ids = [
-            await store.transaction(lambda tx, b=b: registry.save_version(tx, b, {}, [], now(), None)) for b in blobs
-        ]
+        ids: list[int] = []
+        for blob in blobs:
+
+            async def save(tx: Tx, b: bytes = blob) -> int:
+                return await registry.save_version(tx, b, {}, [], now(), None)
+
+            ids.append(await store.transaction(save))
         await store.transaction(lambda tx: registry.activate(tx, ids[0], now(), None))
         return ids
     finally:
@@ -183,7 +188,11 @@ async def run(
             for swap in range(args.swaps):
                 target = ids[(swap + 1) % 2]
                 started = time.perf_counter()
-                await store.transaction(lambda tx, m=target: registry.activate(tx, m, now(), None))
+
+                async def activate(tx: Tx, m: int = target) -> object:
+                    return await registry.activate(tx, m, now(), None)
+
+                await store.transaction(activate)
                 await wait_for(session, ports, taught=target == ids[1], limit=SWAP_LIMIT * 4)
                 figures.swap_seconds.append(time.perf_counter() - started)  # from the activation's commit on
                 await asyncio.sleep(SETTLE)

@@ -163,7 +163,7 @@ async def run_cases(cases: Sequence[Case], model: IntentModel) -> list[Outcome]:
                 await presser.walk(case.setup)
                 answer = presser.payload_of(case.press) if case.press is not None else str(case.same_as)
             except LookupError as exc:  # the setup no longer reaches the question: every answer fails, loudly
-                missing = [("setup does not reach the question: " + str(exc), ())]
+                missing: list[tuple[str, tuple[str, ...]]] = [("setup does not reach the question: " + str(exc), ())]
                 outcomes += [Outcome(case, typed, False, missing, []) for typed in case.typed]
                 continue
             expected = shown(await presser.say(answer))
