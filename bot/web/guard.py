@@ -254,8 +254,15 @@ def quiet_logs() -> None:
 def server_options(settings: Settings) -> dict[str, Any]:
     """What `web.run_app` (and a test's server) is given: an idle connection, or one that sent half a request
     head, is closed after `limits.keepalive_seconds` (aiohttp's default is an hour); the unread rest of a
-    refused body (a 408, a 413) is drained for at most `LINGER` seconds before the connection closes."""
-    return {"keepalive_timeout": settings.limits.keepalive_seconds, "lingering_time": LINGER}
+    refused body (a 408, a 413) is drained for at most `LINGER` seconds before the connection closes. On
+    SIGTERM, turns in flight get at most `database.turn_deadline_seconds` to finish (every database call is
+    bounded by it); aiohttp's own default of 60 s also held connections accepted just before the signal, whose
+    requests it never begins, so a stop took a minute."""
+    return {
+        "keepalive_timeout": settings.limits.keepalive_seconds,
+        "lingering_time": LINGER,
+        "shutdown_timeout": settings.database.turn_deadline_seconds,
+    }
 
 
 # ---- the sender-signing key ---------------------------------------------------------------------------------

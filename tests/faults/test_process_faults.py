@@ -204,5 +204,7 @@ def test_sigterm_answers_requests_in_flight_then_exits(tmp_path: Path) -> None:
         f"\nSIGTERM with 30 requests in flight or coming: {counts}, {len(begun)} begun, exit {code} after {took:.1f} s"
     )
     assert code == 0
+    # bounded by one turn deadline (15 s), not aiohttp's 60 s: a slower stop stalls a rolling restart
+    assert took < 40, f"the stop took {took:.0f} s"
     assert set(outcomes.values()) <= {"answered", "refused", "closed unanswered"}, outcomes
     assert begun and all(outcomes[sender] == "answered" for sender in begun)  # no turn run and its answer lost
