@@ -215,6 +215,8 @@ class Dispatcher:
                     state = state.but(language=u.language)
                 key = "not_understood_media" if u.intent == "empty" else "secret"
                 messages.append(Outbound(self.engine.ui.text(key, language_of(state.language))))
+                if state.asked is not None:  # the question on screen again with its buttons: no dead end
+                    messages.append(Outbound.from_dict({"text": "", **state.asked.message}))
                 outcome = u.intent
                 state = state.but(warned=state.warned or u.intent == "secret")
             else:

@@ -100,3 +100,21 @@ def test_generated_cpr_numbers_never_reach_the_store(
     asyncio.run(dispatcher(project_model, memory).handle(Inbound("rest", "gen", f"{before} {written} {after}", "m1")))
     kept = "".join(ch for ch in fold(str((memory.turns, memory.states, memory.seen))) if ch.isdigit())
     assert digits not in kept, written
+
+
+async def test_a_secret_sent_at_a_question_shows_the_question_again(
+    project_model: IntentModel, memory: MemoryStore
+) -> None:
+    """A citizen asked "Hvad er problemet?" who sends a CPR number is warned and sees the same question with
+    its buttons again (no dead end on a small screen), and the typed answer that follows still fits it."""
+    bot = dispatcher(project_model, memory)
+    asked = await bot.handle(Inbound("rest", "ole", "jeg kan ikke logge paa mitid"))
+    assert asked and asked[-1].buttons
+    replies = await bot.handle(Inbound("rest", "ole", "mit cpr er 010190-1234"))
+    assert replies and replies[0].text.startswith(WARNING)
+    assert [b.title for b in replies[-1].buttons] == [b.title for b in asked[-1].buttons]
+    assert replies[-1].text == asked[-1].text
+    first = asked[-1].buttons[0]
+    after = await bot.handle(Inbound("rest", "ole", first.title))  # typing the first button's label
+    assert after is not None and after[-1].text != asked[-1].text  # it moved on, not asked again
+    assert "010190" not in str(memory.states)
