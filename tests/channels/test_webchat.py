@@ -11,7 +11,6 @@ import dataclasses
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,49 +24,17 @@ from bot.delivery.outbox import enqueue
 from bot.nlu.classifier import IntentModel
 from bot.storage.store import Store
 from tests.booking.helpers import Clock, booking_settings
+from tests.browser import Problems, browser_fixture, expect  # noqa: F401  (the `browser` fixture)
 from tests.conftest import ROOT, app_settings
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(
-        "browser tests need Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)",
-        allow_module_level=True,
-    )
-async_api = pytest.importorskip(
-    "playwright.async_api", reason="browser tests need Playwright's Python package (pip install playwright)"
-)
-expect, async_playwright = async_api.expect, async_api.async_playwright
-
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOT = ROOT / "results" / "webchat.png"
 WIDTH, HEIGHT = 360, 740
-expect.set_options(timeout=10_000)
 
 
 @pytest.fixture
 async def app_server(project_model: IntentModel, store: Store) -> AsyncIterator[TestServer]:
     async with TestServer(build_app(app_settings(), project_model, store), host="127.0.0.1") as server:
         yield server
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield chromium
-        await chromium.close()
-
-
-class Problems(list[str]):
-    """Script errors, console errors and dialogs (an alert() would mean injected script ran)."""
 
 
 @contextlib.asynccontextmanager

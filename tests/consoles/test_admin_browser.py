@@ -35,21 +35,10 @@ from bot.nlu.classifier import IntentModel
 from bot.nlu.model_store import save_model
 from bot.nlu.training_data import FALLBACK_INTENT
 from bot.storage.store import Store
+from tests.browser import Problems, browser_fixture, expect  # noqa: F401  (the `browser` fixture)
 from tests.conftest import DEV_SET, ROOT
 from tests.consoles.helpers import PASSWORD, add_user
 from tests.consoles.test_admin_models import settings as training_settings
-
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(
-        "browser tests need Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)",
-        allow_module_level=True,
-    )
-async_api = pytest.importorskip(
-    "playwright.async_api", reason="browser tests need Playwright's Python package (pip install playwright)"
-)
-expect, async_playwright = async_api.expect, async_api.async_playwright
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 # The shipped model falls back on this (best guess nemid at 0.19; asserted below, not assumed); once it is a
 # training phrase of `nemid`, the retrained model answers it with the NemID flow (0.97). Not "min nøgleviser er
@@ -67,18 +56,6 @@ needs_postgres = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), rea
 
 
 # ---- the browser and the citizens ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield chromium
-        await chromium.close()
-
-
-class Problems(list[str]):
-    """Script errors and console errors on a page."""
 
 
 async def logged_in_tab(browser: Any, base: str, username: str, path: str) -> tuple[Any, Problems]:

@@ -12,10 +12,11 @@ from aiohttp.test_utils import TestServer
 
 from bot.storage.store import Store
 from tests.booking.helpers import slot_payload
+from tests.browser import browser_fixture, expect
 from tests.consoles.helpers import add_user
-from tests.consoles.test_console_browser import browser, citizen, clock, desk, expect, server
+from tests.consoles.test_console_browser import citizen, clock, desk, server
 
-__all__ = ["browser", "clock", "server"]
+__all__ = ["browser_fixture", "clock", "server"]
 
 
 async def test_an_admin_finds_downloads_and_deletes_a_citizens_data(

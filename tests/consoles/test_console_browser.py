@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,20 +24,9 @@ from bot.escalation import accounts
 from bot.nlu.classifier import IntentModel
 from bot.storage.store import Store
 from tests.booking.helpers import booking_settings
+from tests.browser import Problems, browser_fixture, expect  # noqa: F401  (the `browser` fixture)
 from tests.consoles.helpers import PASSWORD, add_user
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(
-        "browser tests need Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)",
-        allow_module_level=True,
-    )
-async_api = pytest.importorskip(
-    "playwright.async_api", reason="browser tests need Playwright's Python package (pip install playwright)"
-)
-expect, async_playwright = async_api.expect, async_api.async_playwright
-expect.set_options(timeout=10_000)
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 NOW = datetime(2025, 12, 4, 9, 0, tzinfo=UTC)  # Thursday 4 December 2025, 10.00 in Copenhagen
 
 
@@ -55,18 +43,6 @@ async def server(project_model: IntentModel, store: Store, clock: ManualClock) -
     app = build_app(booking_settings(), project_model, store, clock)
     async with TestServer(app, host="127.0.0.1") as test_server:
         yield test_server
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield chromium
-        await chromium.close()
-
-
-class Problems(list[str]):
-    """Script errors and console errors on a page."""
 
 
 async def desk(browser: Any, server: TestServer, username: str) -> tuple[Any, Problems]:
